@@ -1,0 +1,106 @@
+import { Command, Option } from 'commander';
+import { VERSION } from './version.js';
+
+/** Exit codes: 0 ok / thresholds held, 1 thresholds failed or check found problems, 2 error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_ERROR = 2;
+
+function notYet(command: string, issue: string): never {
+  process.stderr.write(`seedwatch ${command}: not available yet (${issue} has not landed)\n`);
+  process.exit(EXIT_ERROR);
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('seedwatch')
+    .description(
+      'Inbox-placement observability: sends probes over every egress path to seed mailboxes,\n' +
+        'watches them over IMAP, exports Prometheus metrics, alert rules, dashboards and reports.',
+    )
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('what `npm start` runs: `run` with --config (or ./seedwatch.yaml when present), else `demo`')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string }) => {
+      const { startCommand } = await import('./cli/start.js');
+      process.exitCode = await startCommand(opts);
+    });
+
+  program
+    .command('run')
+    .description('the daemon: schedule, send, watch, reconcile, serve HTTP (/metrics, /api, status page)')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config: string }) => {
+      const { runCommand } = await import('./cli/run.js');
+      process.exitCode = await runCommand(opts);
+    });
+
+  program
+    .command('probe')
+    .description('one cycle now; prints the placement table; exit code says whether thresholds held')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--json', 'print one JSON document instead of a table')
+    .option('--wait <duration>', 'how long to wait for probes to arrive (default: the config deadline)')
+    .option('--fail-on <thresholds>', 'e.g. "spam>0.2,missing>0": exit 1 when a share per provider x path exceeds it')
+    .option('--send-only', 'send one cycle and print what each path got back; do not watch')
+    .action(async (opts: { config: string; json?: boolean; wait?: string; failOn?: string; sendOnly?: boolean }) => {
+      const { probeCommand } = await import('./cli/probe.js');
+      process.exitCode = await probeCommand(opts);
+    });
+
+  program
+    .command('check')
+    .description('validate the config, show the plan (paths, seeds, presets, secrets); --connect logs into seeds and tests paths')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--no-connect', 'only validate and print the plan; no network')
+    .option('--json', 'print the plan as JSON')
+    .action(async (opts: { config: string; connect: boolean; json?: boolean }) => {
+      const { checkCommand } = await import('./cli/check.js');
+      process.exitCode = await checkCommand(opts);
+    });
+
+  program
+    .command('report')
+    .description('weekly trend report from the ledger')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--week', 'the last 7 days (default)')
+    .addOption(new Option('--format <format>', 'output format').choices(['html', 'md', 'csv', 'json']).default('md'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(async () => notYet('report', 'issue 7 (demo, status page and weekly report)'));
+
+  program
+    .command('dashboards')
+    .description('write the Grafana dashboard JSON (and the Prometheus rules) to a directory')
+    .option('--out <dir>', 'output directory', 'dashboards')
+    .action(async (opts: { out: string }) => {
+      const { dashboardsCommand } = await import('./cli/dashboards.js');
+      process.exitCode = await dashboardsCommand(opts);
+    });
+
+  program
+    .command('demo')
+    .description('the whole pipeline against embedded sandbox providers; no credentials needed')
+    .option('--data-dir <dir>', 'keep the ledger here (default: a temp dir)')
+    .option('--listen <host:port>', 'HTTP listen address', '127.0.0.1:9464')
+    .action(async (opts: { dataDir?: string; listen: string }) => {
+      const { demoCommand } = await import('./cli/demo.js');
+      process.exitCode = await demoCommand(opts);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`seedwatch: ${(err as Error).message}\n`);
+    process.exitCode = EXIT_ERROR;
+  }
+}

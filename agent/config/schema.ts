@@ -1,0 +1,209 @@
+import { validate as validateCron } from 'node-cron';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import type { SecretRef } from './secret.js';
+
+/*
+ * The configuration contract of DESIGN.md. Every object is strict (unknown keys are errors),
+ * every default is written here with its unit, and every message names what is expected.
+ */
+
+const PORT_MSG = 'expected an integer from 1 to 65535';
+export const Port = z
+  .number({ error: PORT_MSG })
+  .int({ error: PORT_MSG })
+  .min(1, { error: PORT_MSG })
+  .max(65535, { error: PORT_MSG });
+
+/** A duration such as `30s`, `5m`, `2h`; parsed to milliseconds. */
+export const Duration = z
+  .string({ error: 'expected a duration such as 30s, 5m or 2h' })
+  .refine((s) => parseDuration(s) !== null, {
+    error: (iss) => `expected a duration such as 30s, 5m or 2h, got "${String(iss.input).slice(0, 40)}"`,
+  })
+  .transform((s) => parseDuration(s) as number);
+
+export const CronExpr = z
+  .string({ error: 'expected a cron expression such as "*/5 * * * *"' })
+  .refine((s) => validateCron(s), {
+    error: (iss) =>
+      `invalid cron expression "${String(iss.input).slice(0, 60)}" (5 fields, or 6 with seconds first, e.g. "*/5 * * * *")`,
+  });
+
+const SECRET_MSG = 'expected a secret: { env: NAME } or { file: PATH } (or a literal string)';
+export const Secret = z.union(
+  [
+    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }) }),
+    z.strictObject({ file: z.string().min(1) }),
+    z.string().min(1).transform((literal) => ({ literal })),
+  ],
+  { error: SECRET_MSG },
+) as unknown as z.ZodType<SecretRef, unknown>;
+
+const IpAddress = z.string().refine((s) => isIP(s) !== 0, { error: 'expected an IPv4 or IPv6 address' });
+
+const Name = z
+  .string({ error: 'expected a name' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+    error: 'expected a name of letters, digits, "-", "_" or "." (it becomes a metric label value)',
+  });
+
+const Email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, { error: 'expected an e-mail address' });
+
+const Tls = z.strictObject({
+  /** Verify the server certificate. Default true; false only for test servers. */
+  rejectUnauthorized: z.boolean().default(true),
+  /** SNI / certificate name, when it differs from host. */
+  servername: z.string().optional(),
+});
+
+const OAuth2 = z.strictObject({
+  clientId: z.string(),
+  clientSecret: Secret.optional(),
+  tenant: z.string().optional(),
+  refreshToken: Secret,
+  /** Token endpoint; defaults to the provider preset's. */
+  tokenUrl: z.string().url().optional(),
+});
+
+const SmtpRelay = z.strictObject({
+  host: z.string(),
+  /** Relay port. Default 587. */
+  port: Port.default(587),
+  /** Implicit TLS (port 465 style). Default false: STARTTLS when the relay offers it. */
+  secure: z.boolean().default(false),
+  /** Fail unless STARTTLS succeeds. Default false. */
+  requireTLS: z.boolean().default(false),
+  tls: Tls.default({ rejectUnauthorized: true }),
+  auth: z
+    .strictObject({ user: z.string(), pass: Secret.optional(), oauth2: OAuth2.optional() })
+    .refine((a) => (a.pass === undefined) !== (a.oauth2 === undefined), { error: 'expected exactly one of pass or oauth2' })
+    .optional(),
+  /** Pooled connections to the relay. Default 2. */
+  maxConnections: z.number().int().min(1).max(100).default(2),
+});
+
+const DirectMx = z.strictObject({
+  localAddress: IpAddress.optional(),
+  /** HELO/EHLO name; should match the PTR of localAddress. Default: the machine's hostname. */
+  helo: z.string().optional(),
+  /** Port on the MX. Default 25; tests point it at a loopback port. */
+  port: Port.default(25),
+  /** Require STARTTLS. Default false: STARTTLS when offered (opportunistic, as MTAs do). */
+  requireTLS: z.boolean().default(false),
+  tls: Tls.default({ rejectUnauthorized: false }),
+});
+
+const PathSchema = z
+  .strictObject({
+    name: Name,
+    smtp: SmtpRelay.optional(),
+    mx: DirectMx.optional(),
+    /** Source IP for the connection (the egress being measured). */
+    localAddress: IpAddress.optional(),
+    /** Extra headers on every probe of this path, e.g. to pick an MTA pool. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Most probes per second on this path. Default: no limit. */
+    rateLimit: z.number().positive().optional(),
+    /** Bounds one SMTP transaction (connect to final reply). Default 60s. */
+    timeout: Duration.prefault('60s'),
+  })
+  .superRefine((p, ctx) => {
+    if ((p.smtp === undefined) === (p.mx === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'expected exactly one of smtp (relay mode) or mx (direct-to-MX mode)' });
+    }
+  });
+
+const SeedSchema = z.strictObject({
+  name: Name,
+  address: Email,
+  provider: z.string(),
+  imap: z
+    .strictObject({
+      host: z.string().optional(),
+      port: Port.optional(),
+      secure: z.boolean().optional(),
+      tls: Tls.optional(),
+      user: z.string(),
+      password: Secret.optional(),
+      oauth2: OAuth2.optional(),
+    })
+    .superRefine((i, ctx) => {
+      if ((i.password === undefined) === (i.oauth2 === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'expected exactly one of password or oauth2' });
+      }
+    }),
+  /** Override folder discovery (names as the server lists them). */
+  folders: z.strictObject({ spam: z.string().optional(), trash: z.string().optional() }).optional(),
+  /** After a probe is observed: keep it, delete it, or move it to Trash. Default: watch.cleanup. */
+  cleanup: z.enum(['keep', 'delete', 'trash']).optional(),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    /** HTTP listen address host:port. Default 127.0.0.1:9464. */
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9464' })
+      .default('127.0.0.1:9464'),
+    /** Directory of the ledger (SQLite). Relative to the config file. Default ./data. */
+    dataDir: z.string().default('./data'),
+    /** One probe cycle (every path x every seed). node-cron, 5 fields or 6 with seconds. Default every 5 minutes. */
+    schedule: CronExpr.default('*/5 * * * *'),
+    /** Random delay added to each cycle start. Default 0s. */
+    jitter: Duration.prefault('0s'),
+    /** A probe not seen by then is missing. Default 30m. */
+    deadline: Duration.prefault('30m'),
+    /** Sends in flight at once during a cycle. Default 8. */
+    concurrency: z.number().int().min(1).max(256).default(8),
+    probe: z.strictObject({
+      from: z.string(),
+      subject: z.string().default('Your weekly digest {{id}}'),
+      text: z.string().optional(),
+      html: z.string().optional(),
+      /** URL (https:) or mailto: for List-Unsubscribe; adds one-click List-Unsubscribe-Post for https. */
+      listUnsubscribe: z.string().optional(),
+      dkim: z
+        .strictObject({ domain: z.string(), selector: z.string(), privateKey: Secret })
+        .optional(),
+    }),
+    dns: z.strictObject({ servers: z.array(z.string()).min(1) }).optional(),
+    watch: z
+      .strictObject({
+        /** How often folders without IDLE (spam, tabs) are polled. Default 30s. */
+        pollInterval: Duration.prefault('30s'),
+        /** Default cleanup after observation. Default trash. */
+        cleanup: z.enum(['keep', 'delete', 'trash']).default('trash'),
+      })
+      .default({ pollInterval: 30_000, cleanup: 'trash' } as never),
+    http: z
+      .strictObject({
+        /** Bearer token protecting /api and pages (and /metrics when protectMetrics). */
+        token: Secret.optional(),
+        protectMetrics: z.boolean().default(false),
+      })
+      .default({ protectMetrics: false }),
+    paths: z.array(PathSchema).min(1, { error: 'expected at least one path' }),
+    seeds: z.array(SeedSchema).min(1, { error: 'expected at least one seed' }),
+  })
+  .superRefine((c, ctx) => {
+    const seen = (items: { name: string }[], key: 'paths' | 'seeds') => {
+      const names = new Map<string, number>();
+      items.forEach((item, i) => {
+        if (names.has(item.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key, i, 'name'],
+            message: `duplicate ${key === 'paths' ? 'path' : 'seed'} name "${item.name}" (also ${key}[${names.get(item.name)}])`,
+          });
+        } else names.set(item.name, i);
+      });
+    };
+    seen(c.paths, 'paths');
+    seen(c.seeds, 'seeds');
+  });
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+export type PathConfig = RawConfig['paths'][number];
+export type SeedConfigRaw = RawConfig['seeds'][number];

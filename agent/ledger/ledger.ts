@@ -1,0 +1,198 @@
+/**
+ * The ledger is the source of truth: every probe is written before it is sent, every
+ * observation when it is seen. Metrics, the API and the weekly report are derived from it.
+ * One interface; SQLite now (sqlite-ledger.ts), Postgres later for multi-agent deployments —
+ * which is why every method returns a Promise even though better-sqlite3 is synchronous.
+ * Times are Unix epoch milliseconds (integers) throughout.
+ */
+
+export const PROBE_STATUSES = ['sending', 'accepted', 'failed', 'ambiguous'] as const;
+export type ProbeStatus = (typeof PROBE_STATUSES)[number];
+
+export const SEND_FAILURE_REASONS = ['rejected', 'deferred', 'connection', 'timeout', 'tls', 'auth', 'ambiguous'] as const;
+export type SendFailureReason = (typeof SEND_FAILURE_REASONS)[number];
+
+/** Where a probe ended up (first copy), or 'missing' when its deadline passed unseen. */
+export const PLACEMENTS = ['inbox', 'spam', 'promotions', 'social', 'updates', 'forums', 'other'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+export const OUTCOMES = [...PLACEMENTS, 'missing'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const AUTH_METHODS = ['spf', 'dkim', 'dmarc', 'arc'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const MAILBOX_ERROR_KINDS = ['login', 'connection', 'timeout', 'protocol'] as const;
+export type MailboxErrorKind = (typeof MAILBOX_ERROR_KINDS)[number];
+
+export interface NewProbe {
+  id: string;
+  path: string;
+  seed: string;
+  provider: string;
+  messageId: string;
+  createdAtMs: number;
+  /** Deadline relative to the SMTP accept (t1); the probe is missing when unseen by then. */
+  deadlineMs: number;
+  /** Id of the cycle that created it (for progress and the API). */
+  cycleId?: string;
+}
+
+export type SendResult =
+  | {
+      ok: true;
+      /** t1: the 250 reply after DATA. */
+      acceptedAtMs: number;
+      code: number;
+      enhanced?: string;
+      text: string;
+      queueId?: string;
+    }
+  | {
+      ok: false;
+      reason: SendFailureReason;
+      atMs: number;
+      code?: number;
+      enhanced?: string;
+      text?: string;
+      /** A human message (never a secret), e.g. "connect ECONNREFUSED 127.0.0.1:2525". */
+      message: string;
+    };
+
+export interface ProbeRow {
+  id: string;
+  path: string;
+  seed: string;
+  provider: string;
+  messageId: string;
+  cycleId: string | null;
+  status: ProbeStatus;
+  createdAtMs: number;
+  sendStartedAtMs: number | null;
+  acceptedAtMs: number | null;
+  deadlineAtMs: number | null;
+  smtpCode: number | null;
+  smtpEnhanced: string | null;
+  smtpText: string | null;
+  queueId: string | null;
+  errorReason: SendFailureReason | null;
+  errorMessage: string | null;
+  /** First placement, or 'missing'; null while in flight (or never accepted). */
+  outcome: Outcome | null;
+  resolvedAtMs: number | null;
+  copies: number;
+}
+
+export interface AuthSummary {
+  spf?: string;
+  dkim?: string;
+  dmarc?: string;
+  arc?: string;
+}
+
+export interface NewObservation {
+  probeId: string;
+  seed: string;
+  folder: string;
+  /** Role of the folder: inbox, spam, trash, all, other. */
+  folderRole: string;
+  placement: Placement;
+  uidValidity: number;
+  uid: number;
+  /** t2: the provider's topmost Received: timestamp, when parseable. */
+  arrivedAtMs: number | null;
+  /** t3: IMAP INTERNALDATE. */
+  internalDateMs: number | null;
+  /** t4: when the agent saw it. */
+  observedAtMs: number;
+  auth: AuthSummary;
+  /**
+   * Identifies one delivered copy independently of its UID (e.g. hash of the provider's
+   * topmost Received header + INTERNALDATE + size), so the same copy seen again after a
+   * UIDVALIDITY change or a move between folders is not a duplicate.
+   */
+  fingerprint?: string;
+  /** Headers of interest and parse notes, stored as JSON for the API. */
+  evidence: Record<string, unknown>;
+}
+
+export type ObservationKind = 'first' | 'duplicate' | 'late' | 'already-recorded' | 'unknown-probe';
+
+export interface ObservationResult {
+  kind: ObservationKind;
+  copyNumber: number;
+  probe: ProbeRow | null;
+  /** For 'first' on an accepted probe: seconds from t1 to arrival (t2, else t3). */
+  deliveryLatencySeconds?: number;
+  /** For every recorded copy: seconds from arrival (t3, else t2) to observed (t4). */
+  detectionDelaySeconds?: number;
+}
+
+export interface ObservationRow extends NewObservation {
+  id: number;
+  copyNumber: number;
+  kind: 'first' | 'duplicate' | 'late';
+}
+
+export interface ProbeFilter {
+  sinceMs?: number;
+  untilMs?: number;
+  path?: string;
+  seed?: string;
+  outcome?: Outcome;
+  /** Return probes with id < before (ids sort by time): pagination. */
+  before?: string;
+  limit?: number;
+}
+
+export interface FolderState {
+  uidValidity: number;
+  lastUid: number;
+}
+
+/** Rows that feed the metrics at start-up (all-time totals). */
+export interface LedgerTotals {
+  sent: { path: string; seed: string; provider: string; count: number; lastAcceptedAtMs: number }[];
+  sendErrors: { path: string; seed: string; provider: string; reason: SendFailureReason; count: number }[];
+  replies: { path: string; seed: string; provider: string; code: string; count: number }[];
+  outcomes: { path: string; seed: string; provider: string; outcome: Outcome; count: number }[];
+  duplicates: { path: string; seed: string; provider: string; count: number }[];
+  late: { path: string; seed: string; provider: string; count: number }[];
+  auth: { path: string; seed: string; provider: string; method: AuthMethod; result: string; count: number }[];
+  mailboxErrors: { seed: string; kind: MailboxErrorKind; count: number }[];
+}
+
+export interface LatencySample {
+  path: string;
+  seed: string;
+  provider: string;
+  deliveryLatencySeconds: number | null;
+  detectionDelaySeconds: number | null;
+}
+
+export interface Ledger {
+  /** Write-ahead: the probe exists (status 'sending') before SMTP starts. */
+  insertProbe(p: NewProbe): Promise<void>;
+  markSendStarted(id: string, atMs: number): Promise<void>;
+  recordSendResult(id: string, r: SendResult): Promise<ProbeRow>;
+  recordObservation(o: NewObservation): Promise<ObservationResult>;
+  /** Mark accepted probes past their deadline and unseen as missing; returns them. */
+  markMissing(nowMs: number): Promise<ProbeRow[]>;
+  /** Probes left in 'sending' by a crash: the attempt's outcome is unknown. */
+  recoverInterrupted(nowMs: number): Promise<ProbeRow[]>;
+  getProbe(id: string): Promise<ProbeRow | null>;
+  listProbes(f: ProbeFilter): Promise<ProbeRow[]>;
+  observations(probeId: string): Promise<ObservationRow[]>;
+  /** Accepted, unseen, deadline not passed. */
+  inFlight(nowMs: number): Promise<ProbeRow[]>;
+  /** The oldest accepted time among in-flight probes of a seed (catch-up lower bound). */
+  oldestInFlightMs(seed: string, nowMs: number): Promise<number | null>;
+  getFolderState(seed: string, folder: string): Promise<FolderState | null>;
+  setFolderState(seed: string, folder: string, s: FolderState): Promise<void>;
+  recordMailboxError(seed: string, kind: MailboxErrorKind, atMs: number, message: string): Promise<void>;
+  totals(): Promise<LedgerTotals>;
+  latencySamples(): AsyncIterable<LatencySample>;
+  /** Small key/value store (e.g. rotated OAuth2 refresh tokens). */
+  getState(key: string): Promise<string | null>;
+  setState(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,438 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+import type {
+  FolderState,
+  LatencySample,
+  Ledger,
+  LedgerTotals,
+  MailboxErrorKind,
+  NewObservation,
+  NewProbe,
+  ObservationResult,
+  ObservationRow,
+  ProbeFilter,
+  ProbeRow,
+  SendResult,
+} from './ledger.js';
+
+/** How long a writer waits for another writer's lock before failing (SQLITE_BUSY). */
+const BUSY_TIMEOUT_MS = 5_000;
+
+export class LedgerError extends Error {
+  constructor(
+    readonly code: 'LEDGER_OPEN' | 'LEDGER_WRITE' | 'LEDGER_UNKNOWN_PROBE',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LedgerError';
+  }
+}
+
+type Row = Record<string, unknown>;
+
+function probeFromRow(r: Row): ProbeRow {
+  return {
+    id: r.id as string,
+    path: r.path as string,
+    seed: r.seed as string,
+    provider: r.provider as string,
+    messageId: r.message_id as string,
+    cycleId: (r.cycle_id as string | null) ?? null,
+    status: r.status as ProbeRow['status'],
+    createdAtMs: r.created_at as number,
+    sendStartedAtMs: (r.send_started_at as number | null) ?? null,
+    acceptedAtMs: (r.accepted_at as number | null) ?? null,
+    deadlineAtMs: (r.deadline_at as number | null) ?? null,
+    smtpCode: (r.smtp_code as number | null) ?? null,
+    smtpEnhanced: (r.smtp_enhanced as string | null) ?? null,
+    smtpText: (r.smtp_text as string | null) ?? null,
+    queueId: (r.queue_id as string | null) ?? null,
+    errorReason: (r.error_reason as ProbeRow['errorReason']) ?? null,
+    errorMessage: (r.error_message as string | null) ?? null,
+    outcome: (r.outcome as ProbeRow['outcome']) ?? null,
+    resolvedAtMs: (r.resolved_at as number | null) ?? null,
+    copies: r.copies as number,
+  };
+}
+
+function observationFromRow(r: Row): ObservationRow {
+  let evidence: Record<string, unknown> = {};
+  try {
+    evidence = JSON.parse(r.evidence as string) as Record<string, unknown>;
+  } catch {
+    evidence = { unparsed: true };
+  }
+  const auth: ObservationRow['auth'] = {};
+  for (const m of ['spf', 'dkim', 'dmarc', 'arc'] as const) if (r[m] != null) auth[m] = r[m] as string;
+  return {
+    id: r.id as number,
+    probeId: r.probe_id as string,
+    seed: r.seed as string,
+    folder: r.folder as string,
+    folderRole: r.folder_role as string,
+    placement: r.placement as ObservationRow['placement'],
+    uidValidity: r.uid_validity as number,
+    uid: r.uid as number,
+    fingerprint: (r.fingerprint as string | null) ?? undefined,
+    arrivedAtMs: (r.arrived_at as number | null) ?? null,
+    internalDateMs: (r.internal_date as number | null) ?? null,
+    observedAtMs: r.observed_at as number,
+    copyNumber: r.copy_number as number,
+    kind: r.kind as ObservationRow['kind'],
+    auth,
+    evidence,
+  };
+}
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export interface SqliteLedgerOptions {
+  /** Open read-only (reports against a live agent's ledger). */
+  readonly?: boolean;
+}
+
+export class SqliteLedger implements Ledger {
+  readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Open (creating the directory and file) and migrate. `file` may be ':memory:'. */
+  static open(file: string, opts: SqliteLedgerOptions = {}): SqliteLedger {
+    let db: Database.Database;
+    try {
+      if (file !== ':memory:' && !opts.readonly) mkdirSync(dirname(file), { recursive: true });
+      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        // NORMAL is durable across process crashes (kill -9) in WAL mode; only an OS crash
+        // can lose the last transactions.
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        migrate(db);
+      }
+    } catch (err) {
+      throw new LedgerError('LEDGER_OPEN', `cannot open the ledger ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    return new SqliteLedger(db);
+  }
+
+  private write<T>(what: string, fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      if (err instanceof LedgerError) throw err;
+      throw new LedgerError('LEDGER_WRITE', `ledger write failed (${what}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async insertProbe(p: NewProbe): Promise<void> {
+    this.write('insert probe', () => {
+      this.db
+        .prepare(
+          `INSERT INTO probes (id, path, seed, provider, message_id, cycle_id, status, created_at, deadline_ms)
+           VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, ?)`,
+        )
+        .run(p.id, p.path, p.seed, p.provider, p.messageId, p.cycleId ?? null, p.createdAtMs, p.deadlineMs);
+    });
+  }
+
+  async markSendStarted(id: string, atMs: number): Promise<void> {
+    this.write('send started', () => {
+      this.db.prepare(`UPDATE probes SET send_started_at = ? WHERE id = ?`).run(atMs, id);
+    });
+  }
+
+  async recordSendResult(id: string, r: SendResult): Promise<ProbeRow> {
+    return this.write('send result', () => {
+      const info = r.ok
+        ? this.db
+            .prepare(
+              `UPDATE probes SET status = 'accepted', accepted_at = ?, deadline_at = ? + deadline_ms,
+                 smtp_code = ?, smtp_enhanced = ?, smtp_text = ?, queue_id = ?
+               WHERE id = ? AND status = 'sending'`,
+            )
+            .run(r.acceptedAtMs, r.acceptedAtMs, r.code, r.enhanced ?? null, r.text, r.queueId ?? null, id)
+        : this.db
+            .prepare(
+              `UPDATE probes SET status = ?, smtp_code = ?, smtp_enhanced = ?, smtp_text = ?,
+                 error_reason = ?, error_message = ?, resolved_at = ?
+               WHERE id = ? AND status = 'sending'`,
+            )
+            .run(
+              r.reason === 'ambiguous' ? 'ambiguous' : 'failed',
+              r.code ?? null,
+              r.enhanced ?? null,
+              r.text ?? null,
+              r.reason,
+              r.message,
+              r.atMs,
+              id,
+            );
+      if (info.changes !== 1) {
+        throw new LedgerError('LEDGER_UNKNOWN_PROBE', `probe ${id} is not awaiting a send result`);
+      }
+      return probeFromRow(this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(id) as Row);
+    });
+  }
+
+  async recordObservation(o: NewObservation & { fingerprint?: string }): Promise<ObservationResult> {
+    return this.write('observation', () => {
+      const probeRow = this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(o.probeId) as Row | undefined;
+      if (!probeRow || probeRow.seed !== o.seed) return { kind: 'unknown-probe', copyNumber: 0, probe: null };
+      const probe = probeFromRow(probeRow);
+      const exists = this.db
+        .prepare(
+          `SELECT 1 FROM observations WHERE (seed = ? AND folder = ? AND uid_validity = ? AND uid = ?)
+             OR (? IS NOT NULL AND seed = ? AND fingerprint = ?)`,
+        )
+        .get(o.seed, o.folder, o.uidValidity, o.uid, o.fingerprint ?? null, o.seed, o.fingerprint ?? null);
+      if (exists) return { kind: 'already-recorded', copyNumber: 0, probe };
+
+      const copyNumber = probe.copies + 1;
+      let kind: 'first' | 'duplicate' | 'late';
+      if (probe.copies > 0) kind = 'duplicate';
+      else if (probe.outcome === 'missing') kind = 'late';
+      else kind = 'first';
+
+      const arrival = o.arrivedAtMs ?? o.internalDateMs;
+      const deliveryLatencySeconds =
+        kind === 'first' && probe.acceptedAtMs != null && arrival != null
+          ? Math.max(0, (arrival - probe.acceptedAtMs) / 1000)
+          : undefined;
+      const detectionBase = o.internalDateMs ?? o.arrivedAtMs;
+      const detectionDelaySeconds =
+        detectionBase != null ? Math.max(0, (o.observedAtMs - detectionBase) / 1000) : undefined;
+
+      this.db
+        .prepare(
+          `INSERT INTO observations (probe_id, seed, folder, folder_role, placement, uid_validity, uid, fingerprint,
+             arrived_at, internal_date, observed_at, copy_number, kind, spf, dkim, dmarc, arc,
+             delivery_latency_s, detection_delay_s, evidence)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          o.probeId,
+          o.seed,
+          o.folder,
+          o.folderRole,
+          o.placement,
+          o.uidValidity,
+          o.uid,
+          o.fingerprint ?? null,
+          o.arrivedAtMs,
+          o.internalDateMs,
+          o.observedAtMs,
+          copyNumber,
+          kind,
+          o.auth.spf ?? null,
+          o.auth.dkim ?? null,
+          o.auth.dmarc ?? null,
+          o.auth.arc ?? null,
+          deliveryLatencySeconds ?? null,
+          detectionDelaySeconds ?? null,
+          JSON.stringify(o.evidence ?? {}),
+        );
+      if (kind === 'first') {
+        this.db
+          .prepare(`UPDATE probes SET copies = copies + 1, outcome = ?, resolved_at = ? WHERE id = ?`)
+          .run(o.placement, o.observedAtMs, o.probeId);
+      } else {
+        this.db.prepare(`UPDATE probes SET copies = copies + 1 WHERE id = ?`).run(o.probeId);
+      }
+      const updated = probeFromRow(this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(o.probeId) as Row);
+      return { kind, copyNumber, probe: updated, deliveryLatencySeconds, detectionDelaySeconds };
+    });
+  }
+
+  async markMissing(nowMs: number): Promise<ProbeRow[]> {
+    return this.write('mark missing', () => {
+      const rows = this.db
+        .prepare(
+          `UPDATE probes SET outcome = 'missing', resolved_at = ?
+           WHERE status = 'accepted' AND outcome IS NULL AND copies = 0 AND deadline_at <= ?
+           RETURNING *`,
+        )
+        .all(nowMs, nowMs) as Row[];
+      return rows.map(probeFromRow);
+    });
+  }
+
+  async recoverInterrupted(nowMs: number): Promise<ProbeRow[]> {
+    return this.write('recover interrupted', () => {
+      // A probe still 'sending' was in an SMTP transaction when the agent died: it may or may
+      // not have been accepted. It is never retried (a retry could create a duplicate).
+      const rows = this.db
+        .prepare(
+          `UPDATE probes SET status = 'ambiguous', error_reason = 'ambiguous',
+             error_message = 'agent stopped during the SMTP transaction', resolved_at = ?
+           WHERE status = 'sending' RETURNING *`,
+        )
+        .all(nowMs) as Row[];
+      return rows.map(probeFromRow);
+    });
+  }
+
+  async getProbe(id: string): Promise<ProbeRow | null> {
+    const r = this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(id) as Row | undefined;
+    return r ? probeFromRow(r) : null;
+  }
+
+  async listProbes(f: ProbeFilter): Promise<ProbeRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.sinceMs != null) (where.push('created_at >= ?'), args.push(f.sinceMs));
+    if (f.untilMs != null) (where.push('created_at < ?'), args.push(f.untilMs));
+    if (f.path) (where.push('path = ?'), args.push(f.path));
+    if (f.seed) (where.push('seed = ?'), args.push(f.seed));
+    if (f.outcome) (where.push('outcome = ?'), args.push(f.outcome));
+    if (f.before) (where.push('id < ?'), args.push(f.before));
+    const sql = `SELECT * FROM probes ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    args.push(f.limit ?? 100);
+    return (this.db.prepare(sql).all(...args) as Row[]).map(probeFromRow);
+  }
+
+  async observations(probeId: string): Promise<ObservationRow[]> {
+    return (
+      this.db.prepare(`SELECT * FROM observations WHERE probe_id = ? ORDER BY copy_number`).all(probeId) as Row[]
+    ).map(observationFromRow);
+  }
+
+  async inFlight(nowMs: number): Promise<ProbeRow[]> {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM probes WHERE status = 'accepted' AND outcome IS NULL AND copies = 0 AND deadline_at > ? ORDER BY id`,
+        )
+        .all(nowMs) as Row[]
+    ).map(probeFromRow);
+  }
+
+  async oldestInFlightMs(seed: string, nowMs: number): Promise<number | null> {
+    const r = this.db
+      .prepare(
+        `SELECT MIN(COALESCE(accepted_at, created_at)) AS t FROM probes
+         WHERE seed = ? AND status IN ('accepted','sending','ambiguous') AND copies = 0
+           AND (deadline_at IS NULL OR deadline_at > ?)`,
+      )
+      .get(seed, nowMs) as { t: number | null };
+    return r.t;
+  }
+
+  async getFolderState(seed: string, folder: string): Promise<FolderState | null> {
+    const r = this.db
+      .prepare(`SELECT uid_validity, last_uid FROM folder_state WHERE seed = ? AND folder = ?`)
+      .get(seed, folder) as { uid_validity: number; last_uid: number } | undefined;
+    return r ? { uidValidity: r.uid_validity, lastUid: r.last_uid } : null;
+  }
+
+  async setFolderState(seed: string, folder: string, s: FolderState): Promise<void> {
+    this.write('folder state', () => {
+      this.db
+        .prepare(
+          `INSERT INTO folder_state (seed, folder, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (seed, folder) DO UPDATE SET uid_validity = excluded.uid_validity,
+             last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
+        )
+        .run(seed, folder, s.uidValidity, s.lastUid, Date.now());
+    });
+  }
+
+  async recordMailboxError(seed: string, kind: MailboxErrorKind, atMs: number, message: string): Promise<void> {
+    this.write('mailbox event', () => {
+      this.db
+        .prepare(`INSERT INTO mailbox_events (seed, kind, at, message) VALUES (?, ?, ?, ?)`)
+        .run(seed, kind, atMs, message.slice(0, 500));
+    });
+  }
+
+  async totals(): Promise<LedgerTotals> {
+    const all = <T>(sql: string) => this.db.prepare(sql).all() as T[];
+    return {
+      sent: all(
+        `SELECT path, seed, provider, COUNT(*) AS count, MAX(accepted_at) AS lastAcceptedAtMs
+         FROM probes WHERE status = 'accepted' GROUP BY path, seed, provider`,
+      ),
+      sendErrors: all(
+        `SELECT path, seed, provider, error_reason AS reason, COUNT(*) AS count
+         FROM probes WHERE status IN ('failed','ambiguous') GROUP BY path, seed, provider, error_reason`,
+      ),
+      replies: all(
+        `SELECT path, seed, provider, CAST(smtp_code AS TEXT) AS code, COUNT(*) AS count
+         FROM probes WHERE smtp_code IS NOT NULL GROUP BY path, seed, provider, smtp_code`,
+      ),
+      outcomes: all(
+        `SELECT path, seed, provider, outcome, COUNT(*) AS count
+         FROM probes WHERE status = 'accepted' AND outcome IS NOT NULL GROUP BY path, seed, provider, outcome`,
+      ),
+      duplicates: all(
+        `SELECT p.path, p.seed, p.provider, COUNT(*) AS count FROM observations o JOIN probes p ON p.id = o.probe_id
+         WHERE o.kind = 'duplicate' GROUP BY p.path, p.seed, p.provider`,
+      ),
+      late: all(
+        `SELECT p.path, p.seed, p.provider, COUNT(*) AS count FROM observations o JOIN probes p ON p.id = o.probe_id
+         WHERE o.kind = 'late' GROUP BY p.path, p.seed, p.provider`,
+      ),
+      auth: all(
+        `SELECT path, seed, provider, method, result, COUNT(*) AS count FROM (
+           SELECT p.path, p.seed, p.provider, 'spf' AS method, o.spf AS result FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.spf IS NOT NULL
+           UNION ALL SELECT p.path, p.seed, p.provider, 'dkim', o.dkim FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.dkim IS NOT NULL
+           UNION ALL SELECT p.path, p.seed, p.provider, 'dmarc', o.dmarc FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.dmarc IS NOT NULL
+           UNION ALL SELECT p.path, p.seed, p.provider, 'arc', o.arc FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.arc IS NOT NULL
+         ) GROUP BY path, seed, provider, method, result`,
+      ),
+      mailboxErrors: all(`SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind`),
+    };
+  }
+
+  async *latencySamples(): AsyncIterable<LatencySample> {
+    const stmt = this.db.prepare(
+      `SELECT p.path, p.seed, p.provider, o.kind, o.delivery_latency_s, o.detection_delay_s
+       FROM observations o JOIN probes p ON p.id = o.probe_id WHERE p.status = 'accepted'`,
+    );
+    for (const r of stmt.iterate() as Iterable<Row>) {
+      yield {
+        path: r.path as string,
+        seed: r.seed as string,
+        provider: r.provider as string,
+        deliveryLatencySeconds: r.kind === 'first' ? ((r.delivery_latency_s as number | null) ?? null) : null,
+        detectionDelaySeconds: (r.detection_delay_s as number | null) ?? null,
+      };
+    }
+  }
+
+  async getState(key: string): Promise<string | null> {
+    const r = this.db.prepare(`SELECT value FROM kv WHERE key = ?`).get(key) as { value: string } | undefined;
+    return r?.value ?? null;
+  }
+
+  async setState(key: string, value: string): Promise<void> {
+    this.write('kv', () => {
+      this.db
+        .prepare(
+          `INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        )
+        .run(key, value, Date.now());
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
