@@ -125,6 +125,10 @@ export interface ObservationResult {
   deliveryLatencySeconds?: number;
   /** For every recorded copy: seconds from arrival (t3, else t2) to observed (t4). */
   detectionDelaySeconds?: number;
+  /** The provider's verdicts as recorded (counted once per probe, on its first copy). */
+  auth?: AuthSummary;
+  /** The placement of this copy. */
+  placement?: Placement;
 }
 
 export interface ObservationRow extends NewObservation {
@@ -159,6 +163,7 @@ export interface LedgerTotals {
   late: { path: string; seed: string; provider: string; count: number }[];
   auth: { path: string; seed: string; provider: string; method: AuthMethod; result: string; count: number }[];
   mailboxErrors: { seed: string; kind: MailboxErrorKind; count: number }[];
+  cycles: { completed: number; overlaps: number; lastFinishedAtMs: number | null };
 }
 
 export interface LatencySample {
@@ -189,6 +194,9 @@ export interface Ledger {
   getFolderState(seed: string, folder: string): Promise<FolderState | null>;
   setFolderState(seed: string, folder: string, s: FolderState): Promise<void>;
   recordMailboxError(seed: string, kind: MailboxErrorKind, atMs: number, message: string): Promise<void>;
+  /** A scheduler tick: a cycle that runs, or (overlapped) one skipped because the last still ran. */
+  startCycle(id: string, atMs: number, overlapped?: boolean): Promise<void>;
+  finishCycle(id: string, atMs: number, probes: number): Promise<void>;
   totals(): Promise<LedgerTotals>;
   latencySamples(): AsyncIterable<LatencySample>;
   /** Small key/value store (e.g. rotated OAuth2 refresh tokens). */

@@ -86,4 +86,19 @@ CREATE TABLE kv (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'cycles (scheduler ticks, including skipped overlapping ones)',
+    sql: `
+CREATE TABLE cycles (
+  id          TEXT PRIMARY KEY,
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER,
+  probes      INTEGER NOT NULL DEFAULT 0,
+  -- 1: the tick came while the previous cycle was still running, and was skipped.
+  overlapped  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cycles_started ON cycles(started_at);
+`,
+  },
 ];

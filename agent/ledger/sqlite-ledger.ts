@@ -256,7 +256,7 @@ export class SqliteLedger implements Ledger {
         this.db.prepare(`UPDATE probes SET copies = copies + 1 WHERE id = ?`).run(o.probeId);
       }
       const updated = probeFromRow(this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(o.probeId) as Row);
-      return { kind, copyNumber, probe: updated, deliveryLatencySeconds, detectionDelaySeconds };
+      return { kind, copyNumber, probe: updated, deliveryLatencySeconds, detectionDelaySeconds, auth: o.auth, placement: o.placement };
     });
   }
 
@@ -361,9 +361,31 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  async startCycle(id: string, atMs: number, overlapped = false): Promise<void> {
+    this.write('cycle start', () => {
+      this.db
+        .prepare(`INSERT INTO cycles (id, started_at, finished_at, overlapped) VALUES (?, ?, ?, ?)`)
+        .run(id, atMs, overlapped ? atMs : null, overlapped ? 1 : 0);
+    });
+  }
+
+  async finishCycle(id: string, atMs: number, probes: number): Promise<void> {
+    this.write('cycle finish', () => {
+      this.db.prepare(`UPDATE cycles SET finished_at = ?, probes = ? WHERE id = ? AND overlapped = 0`).run(atMs, probes, id);
+    });
+  }
+
   async totals(): Promise<LedgerTotals> {
     const all = <T>(sql: string) => this.db.prepare(sql).all() as T[];
+    const cycles = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(overlapped = 0 AND finished_at IS NOT NULL), 0) AS completed,
+                COALESCE(SUM(overlapped), 0) AS overlaps,
+                MAX(CASE WHEN overlapped = 0 THEN finished_at END) AS lastFinishedAtMs FROM cycles`,
+      )
+      .get() as LedgerTotals['cycles'];
     return {
+      cycles,
       sent: all(
         `SELECT path, seed, provider, COUNT(*) AS count, MAX(accepted_at) AS lastAcceptedAtMs
          FROM probes WHERE status = 'accepted' GROUP BY path, seed, provider`,

@@ -1,0 +1,243 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AgentEvents } from '../events.js';
+import {
+  AUTH_METHODS,
+  MAILBOX_ERROR_KINDS,
+  OUTCOMES,
+  SEND_FAILURE_REASONS,
+  type Ledger,
+  type ObservationResult,
+  type ProbeRow,
+} from '../ledger/ledger.js';
+import type { Clock } from '../clock.js';
+import { VERSION } from '../version.js';
+
+/** Delivery latency: SMTP accept → arrival at the provider; e-mail is seconds to hours. */
+export const DELIVERY_LATENCY_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
+/** Detection delay: arrival → observed; IDLE gives sub-second, polling tens of seconds. */
+export const DETECTION_DELAY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/** Auth results created at zero per method (others appear when first seen). */
+const ZERO_AUTH_RESULTS = ['pass', 'fail'] as const;
+/** SMTP reply codes created at zero. */
+const ZERO_REPLY_CODES = ['250'] as const;
+
+const PSP = ['path', 'seed', 'provider'] as const;
+
+export interface MetricsTarget {
+  paths: { name: string }[];
+  seeds: { name: string; provider: string }[];
+}
+
+/**
+ * All seedwatch metrics on an explicit registry. Counters are derived from the ledger: at
+ * start-up `bootstrap()` loads the ledger's all-time totals, then `events` adds what the ledger
+ * confirms as new (the ledger dedupes, so nothing is counted twice, across restarts too).
+ */
+export class Metrics {
+  readonly registry: Registry;
+  readonly sent: Counter<(typeof PSP)[number]>;
+  readonly sendErrors: Counter<(typeof PSP)[number] | 'reason'>;
+  readonly replies: Counter<(typeof PSP)[number] | 'code'>;
+  readonly placements: Counter<(typeof PSP)[number] | 'placement'>;
+  readonly duplicates: Counter<(typeof PSP)[number]>;
+  readonly late: Counter<(typeof PSP)[number]>;
+  readonly deliveryLatency: Histogram<(typeof PSP)[number]>;
+  readonly detectionDelay: Histogram<(typeof PSP)[number]>;
+  readonly auth: Counter<(typeof PSP)[number] | 'method' | 'result'>;
+  readonly inFlight: Gauge<(typeof PSP)[number]>;
+  readonly mailboxUp: Gauge<'seed' | 'provider'>;
+  readonly mailboxErrors: Counter<'seed' | 'provider' | 'kind'>;
+  readonly lastProbe: Gauge<(typeof PSP)[number]>;
+  readonly buildInfo: Gauge<'version'>;
+  readonly cycles: Counter;
+  readonly cycleOverlaps: Counter;
+  readonly lastCycle: Gauge;
+  private readonly providerOf = new Map<string, string>();
+
+  constructor(
+    private readonly target: MetricsTarget,
+    private readonly ledger: Ledger,
+    private readonly clock: Clock,
+    opts: { registry?: Registry; defaultMetrics?: boolean } = {},
+  ) {
+    const registry = (this.registry = opts.registry ?? new Registry());
+    for (const s of target.seeds) this.providerOf.set(s.name, s.provider);
+    const reg = [registry];
+    this.sent = new Counter({ name: 'seedwatch_probes_sent_total', help: 'Probes accepted by the first SMTP hop.', labelNames: PSP, registers: reg });
+    this.sendErrors = new Counter({
+      name: 'seedwatch_probe_send_errors_total',
+      help: 'Probes not accepted, by reason (rejected, deferred, connection, timeout, tls, auth, ambiguous).',
+      labelNames: [...PSP, 'reason'] as const,
+      registers: reg,
+    });
+    this.replies = new Counter({ name: 'seedwatch_smtp_replies_total', help: 'Final SMTP reply code per send.', labelNames: [...PSP, 'code'] as const, registers: reg });
+    this.placements = new Counter({
+      name: 'seedwatch_placements_total',
+      help: 'Once per probe: where its first copy landed (inbox = Gmail primary), or missing at the deadline.',
+      labelNames: [...PSP, 'placement'] as const,
+      registers: reg,
+    });
+    this.duplicates = new Counter({ name: 'seedwatch_duplicates_total', help: 'Copies of a probe beyond the first.', labelNames: PSP, registers: reg });
+    this.late = new Counter({ name: 'seedwatch_late_arrivals_total', help: 'Probes seen after their deadline (already counted missing).', labelNames: PSP, registers: reg });
+    this.deliveryLatency = new Histogram({
+      name: 'seedwatch_delivery_latency_seconds',
+      help: 'SMTP accept (t1) to arrival at the provider (topmost Received, else INTERNALDATE).',
+      labelNames: PSP,
+      buckets: DELIVERY_LATENCY_BUCKETS,
+      registers: reg,
+    });
+    this.detectionDelay = new Histogram({
+      name: 'seedwatch_detection_delay_seconds',
+      help: 'Arrival in the mailbox (INTERNALDATE) to observed by the agent.',
+      labelNames: PSP,
+      buckets: DETECTION_DELAY_BUCKETS,
+      registers: reg,
+    });
+    this.auth = new Counter({
+      name: 'seedwatch_auth_results_total',
+      help: "The provider's own Authentication-Results verdicts, once per probe.",
+      labelNames: [...PSP, 'method', 'result'] as const,
+      registers: reg,
+    });
+    const ledgerRef = this.ledger;
+    const clockRef = this.clock;
+    const self = this;
+    this.inFlight = new Gauge({
+      name: 'seedwatch_probes_in_flight',
+      help: 'Probes sent, not yet seen, deadline not passed.',
+      labelNames: PSP,
+      registers: reg,
+      async collect() {
+        const rows = await ledgerRef.inFlight(clockRef.nowMs());
+        self.zeroInFlight();
+        const counts = new Map<string, { path: string; seed: string; provider: string; n: number }>();
+        for (const r of rows) {
+          const k = `${r.path}\u0000${r.seed}`;
+          const c = counts.get(k) ?? { path: r.path, seed: r.seed, provider: r.provider, n: 0 };
+          c.n++;
+          counts.set(k, c);
+        }
+        for (const c of counts.values()) this.set({ path: c.path, seed: c.seed, provider: c.provider }, c.n);
+      },
+    });
+    this.mailboxUp = new Gauge({ name: 'seedwatch_mailbox_up', help: "1 while the seed's IMAP session is healthy.", labelNames: ['seed', 'provider'] as const, registers: reg });
+    this.mailboxErrors = new Counter({
+      name: 'seedwatch_mailbox_errors_total',
+      help: 'IMAP failures by kind (login, connection, timeout, protocol).',
+      labelNames: ['seed', 'provider', 'kind'] as const,
+      registers: reg,
+    });
+    this.lastProbe = new Gauge({ name: 'seedwatch_last_probe_timestamp_seconds', help: 'Last successful send (SMTP accept) per path and seed.', labelNames: PSP, registers: reg });
+    this.buildInfo = new Gauge({ name: 'seedwatch_build_info', help: 'Always 1; the version label says which seedwatch runs.', labelNames: ['version'] as const, registers: reg });
+    this.cycles = new Counter({ name: 'seedwatch_cycles_total', help: 'Probe cycles completed (every path x every seed).', registers: reg });
+    this.cycleOverlaps = new Counter({ name: 'seedwatch_cycle_overlaps_total', help: 'Scheduler ticks skipped because the previous cycle was still running.', registers: reg });
+    this.lastCycle = new Gauge({ name: 'seedwatch_last_cycle_timestamp_seconds', help: 'End of the last completed cycle.', registers: reg });
+    this.buildInfo.set({ version: VERSION }, 1);
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+    this.zero();
+  }
+
+  private labels(path: string, seed: string) {
+    return { path, seed, provider: this.providerOf.get(seed) ?? 'unknown' };
+  }
+
+  private zeroInFlight(): void {
+    for (const p of this.target.paths) for (const s of this.target.seeds) this.inFlight.set(this.labels(p.name, s.name), 0);
+  }
+
+  /** Every series for every configured path x seed exists at 0 before the first event. */
+  private zero(): void {
+    for (const s of this.target.seeds) {
+      this.mailboxUp.set({ seed: s.name, provider: s.provider }, 0);
+      for (const kind of MAILBOX_ERROR_KINDS) this.mailboxErrors.inc({ seed: s.name, provider: s.provider, kind }, 0);
+      for (const p of this.target.paths) {
+        const l = this.labels(p.name, s.name);
+        this.sent.inc(l, 0);
+        this.duplicates.inc(l, 0);
+        this.late.inc(l, 0);
+        this.deliveryLatency.zero(l);
+        this.detectionDelay.zero(l);
+        for (const reason of SEND_FAILURE_REASONS) this.sendErrors.inc({ ...l, reason }, 0);
+        for (const placement of OUTCOMES) this.placements.inc({ ...l, placement }, 0);
+        for (const code of ZERO_REPLY_CODES) this.replies.inc({ ...l, code }, 0);
+        for (const method of AUTH_METHODS) for (const result of ZERO_AUTH_RESULTS) this.auth.inc({ ...l, method, result }, 0);
+      }
+    }
+    this.cycles.inc(0);
+    this.cycleOverlaps.inc(0);
+    this.zeroInFlight();
+  }
+
+  /** Load the ledger's all-time totals (call once, before events flow). */
+  async bootstrap(): Promise<void> {
+    const t = await this.ledger.totals();
+    for (const r of t.sent) {
+      const l = { path: r.path, seed: r.seed, provider: r.provider };
+      this.sent.inc(l, r.count);
+      if (r.lastAcceptedAtMs != null) this.lastProbe.set(l, r.lastAcceptedAtMs / 1000);
+    }
+    for (const r of t.sendErrors) this.sendErrors.inc({ path: r.path, seed: r.seed, provider: r.provider, reason: r.reason }, r.count);
+    for (const r of t.replies) this.replies.inc({ path: r.path, seed: r.seed, provider: r.provider, code: r.code }, r.count);
+    for (const r of t.outcomes) this.placements.inc({ path: r.path, seed: r.seed, provider: r.provider, placement: r.outcome }, r.count);
+    for (const r of t.duplicates) this.duplicates.inc({ path: r.path, seed: r.seed, provider: r.provider }, r.count);
+    for (const r of t.late) this.late.inc({ path: r.path, seed: r.seed, provider: r.provider }, r.count);
+    for (const r of t.auth) this.auth.inc({ path: r.path, seed: r.seed, provider: r.provider, method: r.method, result: r.result }, r.count);
+    for (const r of t.mailboxErrors)
+      this.mailboxErrors.inc({ seed: r.seed, provider: this.providerOf.get(r.seed) ?? 'unknown', kind: r.kind }, r.count);
+    this.cycles.inc(t.cycles.completed);
+    this.cycleOverlaps.inc(t.cycles.overlaps);
+    if (t.cycles.lastFinishedAtMs != null) this.lastCycle.set(t.cycles.lastFinishedAtMs / 1000);
+    for await (const s of this.ledger.latencySamples()) {
+      const l = { path: s.path, seed: s.seed, provider: s.provider };
+      if (s.deliveryLatencySeconds != null) this.deliveryLatency.observe(l, s.deliveryLatencySeconds);
+      if (s.detectionDelaySeconds != null) this.detectionDelay.observe(l, s.detectionDelaySeconds);
+    }
+  }
+
+  cycleFinished(atMs: number): void {
+    this.cycles.inc();
+    this.lastCycle.set(atMs / 1000);
+  }
+
+  cycleOverlapped(): void {
+    this.cycleOverlaps.inc();
+  }
+
+  /** The event sink: increments exactly what the ledger reported as new. */
+  readonly events: AgentEvents = {
+    sendFinished: (row: ProbeRow) => {
+      const l = { path: row.path, seed: row.seed, provider: row.provider };
+      if (row.smtpCode != null) this.replies.inc({ ...l, code: String(row.smtpCode) });
+      if (row.status === 'accepted') {
+        this.sent.inc(l);
+        if (row.acceptedAtMs != null) this.lastProbe.set(l, row.acceptedAtMs / 1000);
+      } else if (row.errorReason) {
+        this.sendErrors.inc({ ...l, reason: row.errorReason });
+      }
+    },
+    observed: (r: ObservationResult) => {
+      const p = r.probe;
+      if (!p || p.status !== 'accepted') return;
+      const l = { path: p.path, seed: p.seed, provider: p.provider };
+      if (r.detectionDelaySeconds != null) this.detectionDelay.observe(l, r.detectionDelaySeconds);
+      if (r.kind === 'first') {
+        if (r.placement) this.placements.inc({ ...l, placement: r.placement });
+        if (r.deliveryLatencySeconds != null) this.deliveryLatency.observe(l, r.deliveryLatencySeconds);
+        for (const method of AUTH_METHODS) {
+          const result = r.auth?.[method];
+          if (result) this.auth.inc({ ...l, method, result });
+        }
+      } else if (r.kind === 'duplicate') this.duplicates.inc(l);
+      else if (r.kind === 'late') this.late.inc(l);
+    },
+    missing: (rows: ProbeRow[]) => {
+      for (const p of rows) this.placements.inc({ path: p.path, seed: p.seed, provider: p.provider, placement: 'missing' });
+    },
+    mailboxState: (seed: string, up: boolean) => {
+      this.mailboxUp.set({ seed, provider: this.providerOf.get(seed) ?? 'unknown' }, up ? 1 : 0);
+    },
+    mailboxError: (seed, kind) => {
+      this.mailboxErrors.inc({ seed, provider: this.providerOf.get(seed) ?? 'unknown', kind });
+    },
+  };
+}
