@@ -174,6 +174,24 @@ export interface LatencySample {
   detectionDelaySeconds: number | null;
 }
 
+/** One probe with what the summary and the weekly report need (first copy's evidence). */
+export interface ProbeFact {
+  id: string;
+  path: string;
+  seed: string;
+  provider: string;
+  createdAtMs: number;
+  status: ProbeStatus;
+  errorReason: SendFailureReason | null;
+  smtpCode: number | null;
+  outcome: Outcome | null;
+  copies: number;
+  /** A copy arrived after the deadline. */
+  late: boolean;
+  deliveryLatencySeconds: number | null;
+  auth: AuthSummary;
+}
+
 export interface Ledger {
   /** Write-ahead: the probe exists (status 'sending') before SMTP starts. */
   insertProbe(p: NewProbe): Promise<void>;
@@ -198,6 +216,8 @@ export interface Ledger {
   startCycle(id: string, atMs: number, overlapped?: boolean): Promise<void>;
   finishCycle(id: string, atMs: number, probes: number): Promise<void>;
   totals(): Promise<LedgerTotals>;
+  /** Probes created in [sinceMs, untilMs) with their first copy's facts. */
+  probeFacts(sinceMs: number, untilMs: number): Promise<ProbeFact[]>;
   latencySamples(): AsyncIterable<LatencySample>;
   /** Small key/value store (e.g. rotated OAuth2 refresh tokens). */
   getState(key: string): Promise<string | null>;

@@ -12,6 +12,7 @@ import type {
   NewProbe,
   ObservationResult,
   ObservationRow,
+  ProbeFact,
   ProbeFilter,
   ProbeRow,
   SendResult,
@@ -420,6 +421,37 @@ export class SqliteLedger implements Ledger {
       ),
       mailboxErrors: all(`SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind`),
     };
+  }
+
+  async probeFacts(sinceMs: number, untilMs: number): Promise<ProbeFact[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT p.id, p.path, p.seed, p.provider, p.created_at, p.status, p.error_reason, p.smtp_code, p.outcome, p.copies,
+                EXISTS (SELECT 1 FROM observations l WHERE l.probe_id = p.id AND l.kind = 'late') AS late,
+                f.delivery_latency_s, f.spf, f.dkim, f.dmarc, f.arc
+         FROM probes p LEFT JOIN observations f ON f.probe_id = p.id AND f.copy_number = 1
+         WHERE p.created_at >= ? AND p.created_at < ? ORDER BY p.id`,
+      )
+      .all(sinceMs, untilMs) as Row[];
+    return rows.map((r) => {
+      const auth: ProbeFact['auth'] = {};
+      for (const m of ['spf', 'dkim', 'dmarc', 'arc'] as const) if (r[m] != null) auth[m] = r[m] as string;
+      return {
+        id: r.id as string,
+        path: r.path as string,
+        seed: r.seed as string,
+        provider: r.provider as string,
+        createdAtMs: r.created_at as number,
+        status: r.status as ProbeFact['status'],
+        errorReason: (r.error_reason as ProbeFact['errorReason']) ?? null,
+        smtpCode: (r.smtp_code as number | null) ?? null,
+        outcome: (r.outcome as ProbeFact['outcome']) ?? null,
+        copies: r.copies as number,
+        late: r.late === 1,
+        deliveryLatencySeconds: (r.delivery_latency_s as number | null) ?? null,
+        auth,
+      };
+    });
   }
 
   async *latencySamples(): AsyncIterable<LatencySample> {

@@ -133,7 +133,14 @@ export class Metrics {
     this.cycleOverlaps = new Counter({ name: 'seedwatch_cycle_overlaps_total', help: 'Scheduler ticks skipped because the previous cycle was still running.', registers: reg });
     this.lastCycle = new Gauge({ name: 'seedwatch_last_cycle_timestamp_seconds', help: 'End of the last completed cycle.', registers: reg });
     this.buildInfo.set({ version: VERSION }, 1);
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: registry });
+      // prom-client exports these gauges with a `_total` suffix, which promtool flags (a gauge
+      // must not look like a counter); the same numbers remain as nodejs_active_handles etc.
+      for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        registry.removeSingleMetric(n);
+      }
+    }
     this.zero();
   }
 
