@@ -1,0 +1,43 @@
+/**
+ * Where a probe landed, as counted by `seedwatch_placements_total{placement}`.
+ * The lists are the label values: metrics zero every one at start-up, reports use them as
+ * columns, so their order is part of the contract.
+ */
+
+export const PLACEMENTS = ['inbox', 'spam', 'promotions', 'social', 'updates', 'forums', 'other'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+
+/** A probe's final outcome: a placement, or never seen before the deadline. */
+export const OUTCOMES = [...PLACEMENTS, 'missing'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export type WatchedFolderRole = 'inbox' | 'spam' | 'trash' | 'all' | 'other';
+export type GmailCategory = 'primary' | 'promotions' | 'social' | 'updates' | 'forums';
+
+export interface PlacementInput {
+  folderRole: WatchedFolderRole;
+  /** Gmail tab (found e.g. with IMAP SEARCH X-GM-RAW "category:promotions"); only meaningful in the inbox. */
+  gmailCategory?: GmailCategory;
+}
+
+const TAB: Record<GmailCategory, Placement> = {
+  primary: 'inbox',
+  promotions: 'promotions',
+  social: 'social',
+  updates: 'updates',
+  forums: 'forums',
+};
+
+/**
+ * inbox (+ Gmail tab) and spam map directly. Trash, All Mail (archived/skipped the inbox)
+ * and any other folder are `other`: the probe arrived but not where a recipient reads it.
+ */
+export function classifyPlacement(input: PlacementInput): Placement {
+  const role = input?.folderRole;
+  if (role === 'spam') return 'spam';
+  if (role === 'inbox') {
+    const cat = input.gmailCategory;
+    return cat !== undefined && Object.prototype.hasOwnProperty.call(TAB, cat) ? TAB[cat] : 'inbox';
+  }
+  return 'other';
+}
