@@ -44,6 +44,8 @@ export interface SeedConfig {
   cleanup: 'keep' | 'delete' | 'trash';
   /** Re-issue IDLE before this, in ms (from the preset). */
   idleRefreshMs: number;
+  /** Whose Authentication-Results to believe (RFC 8601 §5): seed override, else preset. */
+  trust: { authservIds: string[]; receivedHosts: string[] };
 }
 
 export interface Config extends Omit<RawConfig, 'seeds'> {
@@ -93,7 +95,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions & { ba
   const warnings: string[] = [];
   const seeds: SeedConfig[] = [];
   parsed.data.seeds.forEach((s, i) => {
-    const seed = resolveSeed(s, i, presets, file, problems);
+    const seed = resolveSeed(s, i, presets, file, problems, parsed.data.watch.cleanup);
     if (seed) seeds.push(seed);
   });
   if (problems.length > 0) throw new ConfigError(problems);
@@ -119,6 +121,7 @@ function resolveSeed(
   presets: Map<string, ProviderPreset>,
   file: string,
   problems: string[],
+  defaultCleanup: SeedConfig['cleanup'],
 ): SeedConfig | null {
   const preset = presets.get(s.provider);
   if (!preset) {
@@ -163,8 +166,9 @@ function resolveSeed(
       auth,
     },
     folders: s.folders ?? {},
-    cleanup: s.cleanup ?? 'trash',
+    cleanup: s.cleanup ?? defaultCleanup,
     idleRefreshMs: parseDuration(preset.idleRefresh) ?? 9 * 60_000,
+    trust: { authservIds: s.authservIds ?? preset.authservIds, receivedHosts: preset.receivedHosts },
   };
 }
 

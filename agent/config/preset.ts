@@ -41,6 +41,11 @@ export const ProviderPresetSchema = z.strictObject({
   idleRefresh: z.string().default('9m'),
   /** authserv-ids whose Authentication-Results are trusted (RFC 8601 §5). */
   authservIds: z.array(z.string()).default([]),
+  /**
+   * The provider's own Received `by` hosts. When set, an Authentication-Results without an
+   * authserv-id (Microsoft writes none) is trusted only above the provider's ingress hop.
+   */
+  receivedHosts: z.array(z.string()).default([]),
   oauth2: z
     .strictObject({
       tokenUrl: z.string(),

@@ -136,6 +136,8 @@ const SeedSchema = z.strictObject({
     }),
   /** Override folder discovery (names as the server lists them). */
   folders: z.strictObject({ spam: z.string().optional(), trash: z.string().optional() }).optional(),
+  /** Trusted authserv-ids of the provider's Authentication-Results; default: the preset's. */
+  authservIds: z.array(z.string()).optional(),
   /** After a probe is observed: keep it, delete it, or move it to Trash. Default: watch.cleanup. */
   cleanup: z.enum(['keep', 'delete', 'trash']).optional(),
 });
