@@ -1,0 +1,268 @@
+// Prometheus recording and alerting rules of the seedwatch mixin, as typed objects.
+// Every number, window and selector comes from MixinConfig; nothing is hard-coded here
+// except the shape of the expressions, which a shortened test config keeps.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { defaultConfig, matchers, runbookUrl, type MixinConfig } from './config.js';
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+}
+
+export interface AlertingRule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: { severity: 'page' | 'ticket' };
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
+export interface RuleGroup {
+  name: string;
+  interval: string;
+  rules: Array<RecordingRule | AlertingRule>;
+}
+
+export interface RuleFile {
+  /** File name inside dashboards/prometheus/. */
+  file: string;
+  content: { groups: RuleGroup[] };
+}
+
+/**
+ * Names of the recorded series. The suffixes name the *role* of the window (1h short,
+ * 1d daily, 7d baseline) and are a contract for dashboards; a shortened test config
+ * changes the durations inside the expressions, never these names.
+ */
+export const recorded = {
+  increase: (w: WindowName) => `provider_path_placement:seedwatch_placements:increase${w}`,
+  total: (w: WindowName) => `provider_path:seedwatch_placements:increase${w}`,
+  share: (w: WindowName) => `provider_path_placement:seedwatch_placement_share:ratio${w}`,
+} as const;
+
+export type WindowName = '1h' | '1d' | '7d';
+export const windowNames: readonly WindowName[] = ['1h', '1d', '7d'];
+
+function recordingRules(cfg: MixinConfig): RecordingRule[] {
+  const w = cfg.windows;
+  const rules: RecordingRule[] = [
+    {
+      record: recorded.increase('1h'),
+      expr: `sum by (provider, path, placement) (increase(seedwatch_placements_total${matchers(cfg)}[${w.short}]))`,
+    },
+  ];
+  // The day and week counts tile the short-window counts (a subquery at step = short
+  // window) instead of running increase() over 1d/7d of raw samples for every seed:
+  // the same numbers for a fraction of the cost. Numerators and denominators are both
+  // sums of counts, divided only at the end. Prometheus 2.x subquery ranges are closed,
+  // so [7d:1h] sums 169 hourly windows (7d + 1h of data): 0.6 % more probes on both
+  // sides of every share, which leaves the shares themselves unchanged in practice.
+  for (const [name, range] of [['1d', w.day], ['7d', w.week]] as const) {
+    rules.push({
+      record: recorded.increase(name),
+      expr: `sum_over_time(${recorded.increase('1h')}[${range}:${w.step}])`,
+    });
+  }
+  for (const name of windowNames) {
+    rules.push({
+      record: recorded.total(name),
+      expr: `sum by (provider, path) (${recorded.increase(name)})`,
+    });
+  }
+  for (const name of windowNames) {
+    // `> 0` keeps a provider × path without probes out instead of recording NaN.
+    rules.push({
+      record: recorded.share(name),
+      expr: `${recorded.increase(name)}\n  / ignoring (placement) group_left ()\n(${recorded.total(name)} > 0)`,
+    });
+  }
+  return rules;
+}
+
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+
+function alertRules(cfg: MixinConfig): AlertingRule[] {
+  const a = cfg.alerts;
+  const w = cfg.windows;
+  const sel = (...extra: string[]): string => matchers(cfg, ...extra);
+  const spam1h = `${recorded.share('1h')}{placement="spam"}`;
+  const spam7d = `${recorded.share('7d')}{placement="spam"}`;
+  const spam1d = `${recorded.share('1d')}{placement="spam"}`;
+  const where = '{{ $labels.provider }} over the {{ $labels.path }} path';
+  const rule = (
+    alert: string,
+    severity: 'page' | 'ticket',
+    forDur: string,
+    expr: string,
+    summary: string,
+    description: string,
+  ): AlertingRule => ({
+    alert,
+    expr,
+    for: forDur,
+    labels: { severity },
+    annotations: { summary, description, runbook_url: runbookUrl(cfg, alert) },
+  });
+
+  const sendAttempts =
+    `sum by (provider, path) (increase(seedwatch_probes_sent_total${sel()}[${a.sendFailing.window}]))\n` +
+    `  + sum by (provider, path) (increase(seedwatch_probe_send_errors_total${sel()}[${a.sendFailing.window}]))`;
+  const authAll = `sum by (provider, path, method) (increase(seedwatch_auth_results_total${sel(`method=~"${a.authFailing.methods}"`)}[${w.short}]))`;
+  const seedAll = `sum by (provider, path, seed) (increase(seedwatch_placements_total${sel()}[${w.short}]))`;
+  const notProbingSeconds = a.notProbing.missedCycles * cfg.cycleIntervalSeconds;
+
+  return [
+    rule(
+      'SeedwatchSpamPlacementHigh',
+      'page',
+      a.spamHigh.for,
+      `${spam1h} > ${a.spamHigh.threshold}\n` +
+        `and on (provider, path) ${recorded.total('1h')} >= ${a.spamHigh.minProbes}`,
+      'Probes land in the spam folder.',
+      `${'{{ $value | humanizePercentage }}'} of probes to ${where} landed in spam over the last ${w.short} ` +
+        `(threshold ${pct(a.spamHigh.threshold)}, at least ${a.spamHigh.minProbes} probes).`,
+    ),
+    rule(
+      'SeedwatchSpamPlacementSpike',
+      'page',
+      a.spamSpike.for,
+      `${spam1h} > on (provider, path, placement) (${spam7d} * ${a.spamSpike.factor})\n` +
+        `and on (provider, path, placement) ${spam1h} - on (provider, path, placement) ${spam7d} > ${a.spamSpike.minDelta}\n` +
+        `and on (provider, path) ${recorded.total('1h')} >= ${a.spamSpike.minProbes}\n` +
+        `and on (provider, path) ${recorded.total('7d')} >= ${a.spamSpike.minBaselineProbes}`,
+      'Spam-folder share far above its own 7-day baseline.',
+      `Spam share of ${where} is {{ $value | humanizePercentage }} over the last ${w.short}, ` +
+        `{{ with printf "${recorded.share('7d')}{placement='spam',provider='%s',path='%s'}" $labels.provider $labels.path | query }}` +
+        `{{ . | first | value | humanizePercentage }}{{ end }} over the last ${w.week} ` +
+        `(fires above ${a.spamSpike.factor}× the baseline and ${pct(a.spamSpike.minDelta)} above it).`,
+    ),
+    rule(
+      'SeedwatchPathDivergence',
+      'ticket',
+      a.pathDivergence.for,
+      `${spam1d}\n` +
+        `  - on (provider) group_left ()\n` +
+        `    min by (provider) (${spam1d} and on (provider, path) ${recorded.total('1d')} >= ${a.pathDivergence.minProbes})\n` +
+        `> ${a.pathDivergence.threshold}\n` +
+        `and on (provider, path) ${recorded.total('1d')} >= ${a.pathDivergence.minProbes}`,
+      'One egress path lands in spam more often than another for the same provider.',
+      `Over the last ${w.day}, the spam share of ${where} is {{ $value | humanizePercentage }} ` +
+        `above the best path to {{ $labels.provider }} (threshold ${pct(a.pathDivergence.threshold)}).`,
+    ),
+    rule(
+      'SeedwatchProbesMissing',
+      'page',
+      a.probesMissing.for,
+      `sum by (provider, path, seed) (increase(seedwatch_placements_total${sel('placement="missing"')}[${w.short}]))\n` +
+        `  / ${seedAll}\n` +
+        `> ${a.probesMissing.threshold}\n` +
+        `and on (provider, path, seed) ${seedAll} >= ${a.probesMissing.minProbes}`,
+      'Probes never arrive in a seed mailbox.',
+      `{{ $value | humanizePercentage }} of probes to seed {{ $labels.seed }} at ${where} were still missing at their deadline ` +
+        `over the last ${w.short} (threshold ${pct(a.probesMissing.threshold)}).`,
+    ),
+    rule(
+      'SeedwatchDeliverySlow',
+      'ticket',
+      a.deliverySlow.for,
+      `histogram_quantile(${a.deliverySlow.quantile}, sum by (provider, path, le) (rate(seedwatch_delivery_latency_seconds_bucket${sel()}[${w.short}])))\n` +
+        `> ${a.deliverySlow.thresholdSeconds}\n` +
+        `and on (provider, path) sum by (provider, path) (increase(seedwatch_delivery_latency_seconds_count${sel()}[${w.short}])) >= ${a.deliverySlow.minSamples}`,
+      'Probes take long from SMTP accept to the mailbox.',
+      `p${Math.round(a.deliverySlow.quantile * 100)} delivery latency to ${where} is {{ $value | humanizeDuration }} ` +
+        `over the last ${w.short} (threshold ${a.deliverySlow.thresholdSeconds}s).`,
+    ),
+    rule(
+      'SeedwatchDuplicateDeliveries',
+      'ticket',
+      a.duplicates.for,
+      `sum by (provider, path) (increase(seedwatch_duplicates_total${sel()}[${w.short}]))\n` +
+        `  / on (provider, path) ${recorded.total('1h')}\n` +
+        `> ${a.duplicates.threshold}\n` +
+        `and on (provider, path) ${recorded.total('1h')} >= ${a.duplicates.minProbes}`,
+      'Probes arrive more than once.',
+      `Probes to ${where} arrived with {{ $value | humanize }} extra copies per probe over the last ${w.short} ` +
+        `(threshold ${a.duplicates.threshold}).`,
+    ),
+    rule(
+      'SeedwatchAuthFailing',
+      'ticket',
+      a.authFailing.for,
+      `sum by (provider, path, method) (increase(seedwatch_auth_results_total${sel(`method=~"${a.authFailing.methods}"`, `result!~"${a.authFailing.passResults}"`)}[${w.short}]))\n` +
+        `  / ${authAll}\n` +
+        `> ${a.authFailing.threshold}\n` +
+        `and on (provider, path, method) ${authAll} >= ${a.authFailing.minResults}`,
+      'The provider does not see SPF, DKIM or DMARC passing.',
+      `{{ $value | humanizePercentage }} of {{ $labels.method }} results for ${where} did not pass ` +
+        `over the last ${w.short} (threshold ${pct(a.authFailing.threshold)}).`,
+    ),
+    rule(
+      'SeedwatchSendFailing',
+      'page',
+      a.sendFailing.for,
+      `sum by (provider, path) (increase(seedwatch_probe_send_errors_total${sel()}[${a.sendFailing.window}]))\n` +
+        `  / (\n  ${sendAttempts}\n  )\n` +
+        `> ${a.sendFailing.threshold}\n` +
+        `and on (provider, path) (\n  ${sendAttempts}\n  ) >= ${a.sendFailing.minAttempts}`,
+      'Probes cannot be handed to the first SMTP hop.',
+      `{{ $value | humanizePercentage }} of send attempts to ${where} failed over the last ${a.sendFailing.window} ` +
+        `(threshold ${pct(a.sendFailing.threshold)}); see seedwatch_probe_send_errors_total by reason.`,
+    ),
+    rule(
+      'SeedwatchMailboxDown',
+      'ticket',
+      a.mailboxDown.for,
+      `seedwatch_mailbox_up${sel()} == 0`,
+      'seedwatch cannot watch a seed mailbox.',
+      `The IMAP session of seed {{ $labels.seed }} ({{ $labels.provider }}) has been unhealthy for at least ${a.mailboxDown.for}; ` +
+        `its probes will be counted missing.`,
+    ),
+    rule(
+      'SeedwatchNotProbing',
+      'page',
+      a.notProbing.for,
+      `time() - seedwatch_last_cycle_timestamp_seconds${sel()} > ${notProbingSeconds}\n` +
+        `or absent(seedwatch_last_cycle_timestamp_seconds${sel()})`,
+      'seedwatch has not completed a probe cycle.',
+      `{{ if lt $value 2.0 }}seedwatch exports no cycle timestamp at all (agent down or not scraped).` +
+        `{{ else }}The last successful probe cycle finished {{ $value | humanizeDuration }} ago ` +
+        `(${a.notProbing.missedCycles} cycles are ${notProbingSeconds}s).{{ end }}`,
+    ),
+  ];
+}
+
+/** The rule files (recording, alerting) as plain objects, ready for YAML. */
+export function buildRules(cfg: MixinConfig = defaultConfig): RuleFile[] {
+  return [
+    {
+      file: 'seedwatch-recording.yml',
+      content: { groups: [{ name: 'seedwatch.placement-shares', interval: cfg.ruleInterval, rules: recordingRules(cfg) }] },
+    },
+    {
+      file: 'seedwatch-alerts.yml',
+      content: { groups: [{ name: 'seedwatch.alerts', interval: cfg.ruleInterval, rules: alertRules(cfg) }] },
+    },
+  ];
+}
+
+const header =
+  '# Generated by dashboards/src (buildRules); do not edit by hand.\n' +
+  '# Regenerate: npx tsc -p tsconfig.json && node dist/dashboards/src/generate.js\n';
+
+/** YAML text of one rule file, exactly as committed. */
+export function renderRuleFile(file: RuleFile): string {
+  return header + stringify(file.content, { lineWidth: 0 });
+}
+
+/** Writes every rule file of `cfg` into `dir`; returns the written paths. */
+export function writeRules(dir: string, cfg: MixinConfig = defaultConfig): string[] {
+  mkdirSync(dir, { recursive: true });
+  return buildRules(cfg).map((f) => {
+    const path = join(dir, f.file);
+    writeFileSync(path, renderRuleFile(f));
+    return path;
+  });
+}
