@@ -1,6 +1,175 @@
-import { EXIT_ERROR } from '../cli.js';
+import { parseDuration, formatDuration } from '../config/duration.js';
+import { ConfigError } from '../config/load-config.js';
+import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../cli.js';
+import { OUTCOMES, type Outcome, type ProbeRow } from '../ledger/ledger.js';
+import { createLogger } from '../log.js';
+import { percentile } from '../report/summarize.js';
+import { formatTable, loadConfigOrReport } from './common.js';
+import { breaks, parseThresholds, ThresholdError, type Threshold, type ThresholdKey } from './thresholds.js';
 
-export async function probeCommand(_opts: unknown): Promise<number> {
-  process.stderr.write('seedwatch probe: not available yet (issue 5 (metrics, HTTP API and the daemon) has not landed)\n');
-  return EXIT_ERROR;
+/** How often the ledger is read while waiting for probes. */
+const PROGRESS_POLL_MS = 250;
+/** How long to wait for every mailbox to log in before sending anyway. */
+const MAILBOX_READY_WAIT_MS = 30_000;
+
+export interface ProbeCell {
+  provider: string;
+  path: string;
+  probes: number;
+  accepted: number;
+  counts: Record<ThresholdKey, number>;
+  shares: Record<ThresholdKey, number>;
+  duplicates: number;
+  latencyP50Seconds: number | null;
+  latencyP95Seconds: number | null;
+}
+
+export interface ProbeReport {
+  cycleId: string | null;
+  waitedSeconds: number;
+  probes: { id: string; path: string; seed: string; provider: string; status: string; smtp: string | null; outcome: Outcome | 'failed'; latencySeconds: number | null; copies: number; error: string | null }[];
+  cells: ProbeCell[];
+  thresholds: { rule: string; provider: string; path: string; share: number; failed: boolean }[];
+  ok: boolean;
+}
+
+/** Build the table of one cycle. Probes not seen within the wait count as missing. */
+export function buildProbeReport(rows: ProbeRow[], latency: Map<string, number | null>, thresholds: Threshold[], waitedSeconds: number, cycleId: string | null): ProbeReport {
+  const cells = new Map<string, { cell: ProbeCell; lat: number[] }>();
+  const probes: ProbeReport['probes'] = [];
+  for (const r of rows) {
+    const outcome: Outcome | 'failed' = r.status !== 'accepted' ? 'failed' : (r.outcome ?? 'missing');
+    probes.push({
+      id: r.id, path: r.path, seed: r.seed, provider: r.provider, status: r.status,
+      smtp: r.smtpCode != null ? `${r.smtpCode}${r.smtpEnhanced ? ' ' + r.smtpEnhanced : ''}` : null,
+      outcome, latencySeconds: latency.get(r.id) ?? null, copies: r.copies, error: r.errorMessage,
+    });
+    const key = `${r.provider}\u0000${r.path}`;
+    let e = cells.get(key);
+    if (!e) {
+      const zero = Object.fromEntries([...OUTCOMES, 'failed'].map((k) => [k, 0])) as Record<ThresholdKey, number>;
+      e = { cell: { provider: r.provider, path: r.path, probes: 0, accepted: 0, counts: { ...zero }, shares: { ...zero }, duplicates: 0, latencyP50Seconds: null, latencyP95Seconds: null }, lat: [] };
+      cells.set(key, e);
+    }
+    e.cell.probes++;
+    if (r.status === 'accepted') e.cell.accepted++;
+    e.cell.counts[outcome]++;
+    e.cell.duplicates += Math.max(0, r.copies - 1);
+    const l = latency.get(r.id);
+    if (l != null) e.lat.push(l);
+  }
+  const out: ProbeCell[] = [];
+  const checks: ProbeReport['thresholds'] = [];
+  for (const { cell, lat } of cells.values()) {
+    for (const k of Object.keys(cell.counts) as ThresholdKey[]) {
+      // Send failures are a share of all probes; placements a share of the accepted ones.
+      const denom = k === 'failed' ? cell.probes : cell.accepted;
+      cell.shares[k] = denom > 0 ? cell.counts[k] / denom : 0;
+    }
+    cell.latencyP50Seconds = percentile(lat, 50);
+    cell.latencyP95Seconds = percentile(lat, 95);
+    for (const t of thresholds) checks.push({ rule: t.text, provider: cell.provider, path: cell.path, share: cell.shares[t.key], failed: breaks(t, cell.shares[t.key]) });
+    out.push(cell);
+  }
+  out.sort((a, b) => a.provider.localeCompare(b.provider) || a.path.localeCompare(b.path));
+  return { cycleId, waitedSeconds, probes, cells: out, thresholds: checks, ok: checks.every((c) => !c.failed) };
+}
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+const secs = (x: number | null) => (x == null ? '-' : x < 10 ? `${x.toFixed(1)}s` : `${Math.round(x)}s`);
+
+export function renderProbeTable(r: ProbeReport): string {
+  const table = formatTable(
+    ['provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'other', 'missing', 'failed', 'dup', 'p50', 'p95'],
+    r.cells.map((c) => [
+      c.provider, c.path, String(c.probes), pct(c.shares.inbox), pct(c.shares.spam),
+      pct(c.shares.promotions + c.shares.social + c.shares.updates + c.shares.forums), pct(c.shares.other),
+      pct(c.shares.missing), pct(c.shares.failed), String(c.duplicates), secs(c.latencyP50Seconds), secs(c.latencyP95Seconds),
+    ]),
+  );
+  const failed = r.thresholds.filter((t) => t.failed);
+  const verdict = r.thresholds.length === 0 ? '' : failed.length === 0
+    ? `\nthresholds held (${[...new Set(r.thresholds.map((t) => t.rule))].join(', ')})\n`
+    : `\nTHRESHOLDS FAILED:\n${failed.map((t) => `  ${t.provider} / ${t.path}: ${t.rule} (share ${pct(t.share)})`).join('\n')}\n`;
+  return table + verdict;
+}
+
+export async function probeCommand(opts: { config: string; json?: boolean; wait?: string; failOn?: string; sendOnly?: boolean }): Promise<number> {
+  const config = loadConfigOrReport(opts.config);
+  if (!config) return EXIT_ERROR;
+  if (opts.sendOnly) {
+    const { probeSendOnly } = await import('./probe-send-only.js');
+    return probeSendOnly(config, { json: opts.json });
+  }
+  let thresholds: Threshold[] = [];
+  try {
+    thresholds = opts.failOn ? parseThresholds(opts.failOn) : [];
+  } catch (err) {
+    if (err instanceof ThresholdError) {
+      process.stderr.write(`seedwatch probe: ${err.message}\n`);
+      return EXIT_ERROR;
+    }
+    throw err;
+  }
+  const waitMs = opts.wait ? parseDuration(opts.wait) : config.deadline;
+  if (waitMs === null) {
+    process.stderr.write(`seedwatch probe: --wait: expected a duration such as 30s or 10m, got "${opts.wait}"\n`);
+    return EXIT_ERROR;
+  }
+  const logger = createLogger({ level: process.env.SEEDWATCH_LOG_LEVEL ?? 'warn' });
+  const tty = process.stderr.isTTY === true;
+  let expected = new Set<string>();
+  let seen = 0;
+  const { startAgent } = await import('../agent.js');
+  let agent;
+  try {
+    agent = await startAgent({
+      config, logger, schedule: false, http: false,
+      events: {
+        observed: (r) => {
+          if (!r.probe || !expected.has(r.probe.id) || r.kind !== 'first') return;
+          seen++;
+          const line = `seen ${seen}/${expected.size}: ${r.probe.provider} ${r.probe.seed} via ${r.probe.path} → ${r.placement}`;
+          process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+        },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`seedwatch probe: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    return EXIT_ERROR;
+  }
+  try {
+    const readyBy = Date.now() + MAILBOX_READY_WAIT_MS;
+    while (!agent.watchers.ready() && Date.now() < readyBy) await new Promise((r) => setTimeout(r, 100));
+    for (const h of agent.mailboxes()) if (!h.connectedOnce) process.stderr.write(`warning: mailbox ${h.seed} not connected: ${h.lastError?.message ?? 'no session yet'}\n`);
+    const started = Date.now();
+    const cycle = await agent.runCycleNow();
+    const ids = cycle.probes.map((p) => p.row?.id).filter((x): x is string => typeof x === 'string');
+    expected = new Set(ids.filter((id) => cycle.probes.find((p) => p.row?.id === id)?.row?.status === 'accepted'));
+    process.stderr.write(`sent ${expected.size} of ${ids.length} probes; waiting up to ${formatDuration(waitMs)}\n`);
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const rows = await Promise.all([...expected].map((id) => agent.ledger.getProbe(id)));
+      if (rows.every((r) => r && r.outcome != null) || Date.now() >= until) break;
+      await new Promise((r) => setTimeout(r, PROGRESS_POLL_MS));
+    }
+    await agent.watchers.scanNow().catch(() => undefined);
+    if (tty) process.stderr.write('\n');
+    const rows = (await Promise.all(ids.map((id) => agent.ledger.getProbe(id)))).filter((r): r is ProbeRow => r !== null);
+    const latency = new Map<string, number | null>();
+    for (const r of rows) {
+      const obs = await agent.ledger.observations(r.id);
+      const first = obs.find((o) => o.copyNumber === 1);
+      const arrival = first ? (first.arrivedAtMs ?? first.internalDateMs) : null;
+      latency.set(r.id, first && arrival != null && r.acceptedAtMs != null && first.kind === 'first' ? Math.max(0, (arrival - r.acceptedAtMs) / 1000) : null);
+    }
+    const report = buildProbeReport(rows, latency, thresholds, (Date.now() - started) / 1000, cycle.cycleId);
+    process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderProbeTable(report));
+    return report.ok ? EXIT_OK : EXIT_FAILED;
+  } catch (err) {
+    process.stderr.write(`seedwatch probe: ${(err as Error).message}\n`);
+    return EXIT_ERROR;
+  } finally {
+    await agent.stop();
+  }
 }

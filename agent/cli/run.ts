@@ -1,6 +1,39 @@
-import { EXIT_ERROR } from '../cli.js';
+import { ConfigError } from '../config/load-config.js';
+import { EXIT_ERROR, EXIT_OK } from '../cli.js';
+import { createLogger } from '../log.js';
+import { loadConfigOrReport } from './common.js';
+import { mountDefaultPages } from './pages.js';
 
-export async function runCommand(_opts: unknown): Promise<number> {
-  process.stderr.write('seedwatch run: not available yet (issue 5 (metrics, HTTP API and the daemon) has not landed)\n');
-  return EXIT_ERROR;
+/** `seedwatch run`: the daemon, until SIGTERM/SIGINT. */
+export async function runCommand(opts: { config: string }): Promise<number> {
+  const config = loadConfigOrReport(opts.config);
+  if (!config) return EXIT_ERROR;
+  const logger = createLogger();
+  const { startAgent } = await import('../agent.js');
+  let agent;
+  try {
+    agent = await startAgent({ config, logger, mount: mountDefaultPages });
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else logger.error({ err: (err as Error).message }, 'cannot start');
+    return EXIT_ERROR;
+  }
+  process.stderr.write(`seedwatch: serving ${agent.url}/metrics\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      agent.stop().then(
+        () => resolve(EXIT_OK),
+        (err) => {
+          logger.error({ err: (err as Error).message }, 'unclean stop');
+          resolve(EXIT_ERROR);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 }
