@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { buildProbeReport, renderProbeTable } from '../../../agent/cli/probe.js';
+import { parseThresholds } from '../../../agent/cli/thresholds.js';
+import type { ProbeRow } from '../../../agent/ledger/ledger.js';
+
+const row = (id: string, path: string, provider: string, over: Partial<ProbeRow> = {}): ProbeRow => ({
+  id, path, seed: `${provider}-1`, provider, messageId: `<${id}@x>`, cycleId: 'C', status: 'accepted', createdAtMs: 0,
+  sendStartedAtMs: 0, acceptedAtMs: 0, deadlineAtMs: 1, smtpCode: 250, smtpEnhanced: '2.0.0', smtpText: 'ok', queueId: null,
+  errorReason: null, errorMessage: null, outcome: 'inbox', resolvedAtMs: 1, copies: 1, ...over,
+});
+
+describe('--fail-on thresholds', () => {
+  it('parses rules', () => {
+    expect(parseThresholds('spam>0.2, missing>0,inbox<=0.9')).toEqual([
+      { key: 'spam', op: '>', value: 0.2, text: 'spam>0.2' },
+      { key: 'missing', op: '>', value: 0, text: 'missing>0' },
+      { key: 'inbox', op: '<=', value: 0.9, text: 'inbox<=0.9' },
+    ]);
+  });
+  it.each([
+    ['spam=0.2', '--fail-on: "spam=0.2" is not KEY>VALUE (e.g. spam>0.2, missing>0, inbox<0.9)'],
+    ['junk>0.2', '--fail-on: unknown key "junk" (known: inbox, spam, promotions, social, updates, forums, other, missing, failed)'],
+    ['spam>20', '--fail-on: "spam>20": shares are between 0 and 1'],
+  ])('rejects %s', (text, msg) => {
+    expect(() => parseThresholds(text)).toThrow(msg);
+  });
+});
+
+describe('probe report', () => {
+  const rows = [
+    row('A', 'peering', 'gmail'),
+    row('B', 'transit', 'gmail', { outcome: 'spam' }),
+    row('C', 'peering', 'outlook', { outcome: null }), // not seen within --wait → missing
+    row('D', 'transit', 'outlook', { status: 'failed', outcome: null, smtpCode: 550, errorReason: 'rejected', copies: 0 }),
+    row('E', 'transit', 'outlook', { copies: 2 }),
+  ];
+  const latency = new Map<string, number | null>([['A', 2], ['B', 4], ['E', 30]]);
+
+  it('computes shares per provider x path and evaluates thresholds', () => {
+    const r = buildProbeReport(rows, latency, parseThresholds('spam>0.2,missing>0'), 10, 'C');
+    const cell = (p: string, path: string) => r.cells.find((c) => c.provider === p && c.path === path)!;
+    expect(cell('gmail', 'transit').shares.spam).toBe(1);
+    expect(cell('outlook', 'peering').shares.missing).toBe(1);
+    expect(cell('outlook', 'transit')).toMatchObject({ probes: 2, accepted: 1, duplicates: 1, counts: { failed: 1, inbox: 1 } });
+    expect(cell('outlook', 'transit').shares.failed).toBe(0.5);
+    expect(r.ok).toBe(false);
+    expect(r.thresholds.filter((t) => t.failed).map((t) => `${t.provider}/${t.path}:${t.rule}`)).toEqual(['gmail/transit:spam>0.2', 'outlook/peering:missing>0']);
+    const text = renderProbeTable(r);
+    expect(text).toMatch(/^gmail\s+transit\s+1\s+0%\s+100%/m);
+    expect(text).toContain('THRESHOLDS FAILED');
+  });
+
+  it('holds when no cell breaks a threshold', () => {
+    const r = buildProbeReport([rows[0]], latency, parseThresholds('spam>0.2'), 1, null);
+    expect(r.ok).toBe(true);
+    expect(renderProbeTable(r)).toContain('thresholds held (spam>0.2)');
+  });
+});
