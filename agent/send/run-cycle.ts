@@ -1,0 +1,118 @@
+import type { Clock } from '../clock.js';
+import { secretResolver, type Config, type SecretResolver, type SeedConfig } from '../config/load-config.js';
+import type { SecretValue } from '../config/secret.js';
+import type { AgentEvents } from '../events.js';
+import type { Ledger, ProbeStatus } from '../ledger/ledger.js';
+import type { Logger } from '../log.js';
+import type { ProbeIdFactory } from '../probe-id.js';
+import type { ProbePath } from './probe-path.js';
+import { sendProbe, type ProbeAttempt } from './send-probe.js';
+
+export { createPaths, closePaths } from './create-paths.js';
+
+export interface RunCycleOptions {
+  config: Config;
+  /** From createPaths(config, …); the caller owns them (closes them). */
+  paths: ProbePath[];
+  ledger: Ledger;
+  clock: Clock;
+  events: AgentEvents;
+  logger: Logger;
+  idFactory: ProbeIdFactory;
+  /** Defaults to config.seeds. */
+  seeds?: Pick<SeedConfig, 'name' | 'address' | 'provider'>[];
+  /** Resolves probe.dkim.privateKey; defaults to the config's resolver (env + files). */
+  resolveSecret?: SecretResolver;
+}
+
+export interface PathCounts {
+  total: number;
+  accepted: number;
+  failed: number;
+  ambiguous: number;
+  /** Not sent at all: bad template, broken path, ledger refused. */
+  notSent: number;
+}
+
+export interface CycleResult {
+  cycleId: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  probes: ProbeAttempt[];
+  byPath: Record<string, PathCounts>;
+}
+
+/**
+ * One cycle: every path × every seed, at most `config.concurrency` sends in flight. Jobs are
+ * interleaved seed by seed so every path progresses at once; a broken path (bad template,
+ * unreachable relay, TLS failure) produces its own failures and delays no other path beyond
+ * the slots it occupies.
+ */
+export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
+  const { config, paths, clock, logger } = opts;
+  const seeds = opts.seeds ?? config.seeds;
+  const startedAtMs = clock.nowMs();
+  const cycleId = opts.idFactory(startedAtMs);
+
+  let dkimPrivateKey: SecretValue | undefined;
+  let dkimError: string | undefined;
+  if (config.probe.dkim) {
+    try {
+      dkimPrivateKey = (opts.resolveSecret ?? secretResolver(config))(config.probe.dkim.privateKey, 'probe.dkim.privateKey');
+    } catch (err) {
+      dkimError = (err as Error).message;
+    }
+  }
+
+  const jobs: (() => Promise<ProbeAttempt>)[] = [];
+  for (const seed of seeds) {
+    for (const path of paths) {
+      const pathIndex = config.paths.findIndex((p) => p.name === path.name);
+      const pathHeaders = config.paths[pathIndex]?.headers ?? {};
+      jobs.push(() =>
+        sendProbe({
+          path,
+          pathIndex,
+          pathHeaders,
+          seed,
+          probe: config.probe,
+          deadlineMs: config.deadline,
+          ledger: opts.ledger,
+          clock,
+          events: opts.events,
+          logger,
+          idFactory: opts.idFactory,
+          cycleId,
+          ...(dkimPrivateKey ? { dkimPrivateKey } : {}),
+          ...(dkimError ? { dkimError } : {}),
+        }),
+      );
+    }
+  }
+
+  const probes: ProbeAttempt[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      probes[i] = await jobs[i]();
+    }
+  };
+  const width = Math.max(1, Math.min(config.concurrency, jobs.length));
+  await Promise.all(Array.from({ length: width }, worker));
+
+  const byPath: Record<string, PathCounts> = {};
+  for (const p of paths) byPath[p.name] = { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 };
+  for (const a of probes) {
+    const c = (byPath[a.path] ??= { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 });
+    c.total += 1;
+    const status: ProbeStatus | null = a.row?.status ?? null;
+    if (status === 'accepted') c.accepted += 1;
+    else if (status === 'failed') c.failed += 1;
+    else if (status === 'ambiguous') c.ambiguous += 1;
+    else c.notSent += 1;
+  }
+  const finishedAtMs = clock.nowMs();
+  logger.info({ cycleId, byPath, durationMs: finishedAtMs - startedAtMs }, 'probe cycle finished');
+  return { cycleId, startedAtMs, finishedAtMs, probes, byPath };
+}
