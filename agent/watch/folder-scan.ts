@@ -1,0 +1,250 @@
+/**
+ * One scan of one selected folder: find the UIDs not seen yet, fetch as little as possible
+ * to tell probes from everything else, record each probe copy in the ledger, clean up, and
+ * advance the folder state. The caller holds the mailbox lock (imapflow getMailboxLock).
+ *
+ * What is fetched, and why:
+ *   1. UID, INTERNALDATE, RFC822.SIZE, BODY.PEEK[HEADER.FIELDS (X-Seedwatch-Probe Message-ID)]
+ *      for every new message — enough to match most probes, a few hundred bytes each;
+ *   2. BODY.PEEK[TEXT]<0.4096> only for messages with no probe id in those headers (a gateway
+ *      stripped the header and rewrote the Message-ID): the body token sits at the top;
+ *   3. BODY.PEEK[HEADER]<0.256K> only for probes: the evidence (Received, Authentication-Results,
+ *      Microsoft stamps). A message is never downloaded in full.
+ */
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import { extractProbeId } from '../analyze/extract-probe-id.js';
+import type { FolderRoleRule } from '../analyze/folder-roles.js';
+import { MAX_HEADER_BYTES, parseHeaders } from '../analyze/parse-headers.js';
+import type { GmailCategory, WatchedFolderRole } from '../analyze/placement.js';
+import type { Clock } from '../clock.js';
+import type { SeedConfig } from '../config/load-config.js';
+import type { AgentEvents } from '../events.js';
+import type { Ledger, ObservationKind } from '../ledger/ledger.js';
+import type { Logger } from '../log.js';
+import { PROBE_HEADER } from '../probe-id.js';
+import { imapSinceDate, planScan, type ScanPlan } from './catch-up.js';
+import { gmailTabs, hasGmailExtensions } from './gmail-tabs.js';
+import { buildObservation, providerReceivedHostsFor, type FetchedCopy } from './observation.js';
+
+/** Bounds the body prefix searched for the probe token (the token sits in the first lines). */
+export const BODY_TOKEN_FETCH_BYTES = 4096;
+/** Bounds the header block fetched per probe; same cap as the parser's (a 1 MB header costs 256 KiB). */
+export const HEADER_FETCH_BYTES = MAX_HEADER_BYTES;
+/** Bounds one FETCH round: a catch-up over thousands of messages goes in slices of this many UIDs. */
+export const SCAN_BATCH_SIZE = 100;
+
+export interface WatchedFolder {
+  path: string;
+  role: WatchedFolderRole;
+  rule: FolderRoleRule;
+}
+
+export interface ScanContext {
+  seed: SeedConfig;
+  ledger: Ledger;
+  events: AgentEvents;
+  clock: Clock;
+  log: Logger;
+  deadlineMs: number;
+  /** Where cleanup 'trash' moves probes; null when the seed has no Trash (then probes are kept). */
+  trashPath: string | null;
+}
+
+export interface ScanResult {
+  plan: ScanPlan;
+  newMessages: number;
+  probes: number;
+  kinds: Partial<Record<ObservationKind, number>>;
+  lastUid: number;
+}
+
+function dateMs(d: Date | string | undefined): number | null {
+  if (d instanceof Date) {
+    const t = d.getTime();
+    return Number.isFinite(t) ? t : null;
+  }
+  return null;
+}
+
+/** A fetched body section (imapflow keys partial sections by their section name, origin apart). */
+function section(msg: FetchMessageObject, key: string): Buffer | undefined {
+  if (key === 'header' && msg.headers) return msg.headers;
+  const parts = msg.bodyParts;
+  if (!parts) return undefined;
+  const direct = parts.get(key);
+  if (direct) return direct;
+  for (const [k, v] of parts) if (k.toLowerCase().replace(/<.*$/, '').replace(/]$/, '') === key) return v;
+  return undefined;
+}
+
+function hasLabel(msg: FetchMessageObject, label: string): boolean {
+  const labels = (msg as { labels?: Set<string> }).labels;
+  return labels instanceof Set ? [...labels].some((l) => l.toLowerCase() === label.toLowerCase()) : false;
+}
+
+interface Candidate {
+  uid: number;
+  internalDateMs: number | null;
+  size: number;
+  probeId: string;
+  source: string;
+}
+
+export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext): Promise<ScanResult> {
+  const { seed, ledger } = ctx;
+  const mailbox = client.mailbox;
+  if (!mailbox || mailbox.path !== folder.path) throw new Error(`scanFolder: ${folder.path} is not the selected mailbox`);
+  // Dovecot (MACHINE-NOTES): a SEARCH right after SELECT can miss a just-delivered message
+  // for seconds; a NOOP first makes the server look at the folder again.
+  await client.noop();
+  const uidValidity = Number(mailbox.uidValidity);
+  const uidNextAtStart = Number(mailbox.uidNext) || 1;
+  const state = await ledger.getFolderState(seed.name, folder.path);
+  const now = ctx.clock.nowMs();
+  const plan = planScan({
+    state,
+    uidValidity,
+    oldestInFlightMs: state && state.uidValidity === uidValidity ? null : await ledger.oldestInFlightMs(seed.name, now),
+    nowMs: now,
+    deadlineMs: ctx.deadlineMs,
+  });
+  const result: ScanResult = { plan, newMessages: 0, probes: 0, kinds: {}, lastUid: plan.kind === 'after-uid' ? plan.afterUid : 0 };
+  if (plan.kind === 'since') {
+    ctx.log.info({ seed: seed.name, folder: folder.path, reason: plan.reason, uidValidity, previous: state?.uidValidity }, 'folder scan from date');
+  }
+
+  let uids: number[] = [];
+  if (client.mailbox && (client.mailbox as { exists?: number }).exists !== 0) {
+    const found =
+      plan.kind === 'after-uid'
+        ? await client.search({ uid: `${plan.afterUid + 1}:*` }, { uid: true })
+        : await client.search({ since: imapSinceDate(plan.sinceMs) }, { uid: true });
+    // `n:*` always matches the highest UID, even when it is below n (RFC 3501 §6.4.8).
+    uids = (Array.isArray(found) ? found : []).filter((u) => u > result.lastUid).sort((a, b) => a - b);
+  }
+  result.newMessages = uids.length;
+
+  for (let i = 0; i < uids.length; i += SCAN_BATCH_SIZE) {
+    const batch = uids.slice(i, i + SCAN_BATCH_SIZE);
+    await scanBatch(client, folder, ctx, uidValidity, batch, result);
+    result.lastUid = batch[batch.length - 1];
+    await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid: result.lastUid });
+  }
+  // Nothing new (or only old mail on a first scan): remember where the folder stands, so the
+  // next scan asks only for what arrives from now on.
+  const floor = Math.max(result.lastUid, uidNextAtStart - 1);
+  if (!state || state.uidValidity !== uidValidity || floor > state.lastUid) {
+    result.lastUid = floor;
+    await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid: floor });
+  }
+  return result;
+}
+
+async function scanBatch(
+  client: ImapFlow,
+  folder: WatchedFolder,
+  ctx: ScanContext,
+  uidValidity: number,
+  batch: number[],
+  result: ScanResult,
+): Promise<void> {
+  const gmail = hasGmailExtensions(client);
+  const set = batch.join(',');
+  const metas = await client.fetchAll(
+    set,
+    { uid: true, internalDate: true, size: true, headers: [PROBE_HEADER, 'Message-ID'], ...(gmail && folder.role === 'all' ? { labels: true } : {}) },
+    { uid: true },
+  );
+  const candidates: Candidate[] = [];
+  const noId: FetchMessageObject[] = [];
+  for (const m of metas) {
+    // In Gmail, All Mail also lists every inbox message: those are the INBOX watcher's.
+    if (folder.role === 'all' && gmail && (hasLabel(m, '\\Inbox') || hasLabel(m, '\\Spam') || hasLabel(m, '\\Trash'))) continue;
+    const found = extractProbeId(parseHeaders(m.headers ?? Buffer.alloc(0)));
+    if (found) candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
+    else noId.push(m);
+  }
+  if (noId.length > 0) {
+    const bodies = await client.fetchAll(
+      noId.map((m) => m.uid).join(','),
+      { uid: true, bodyParts: [{ key: 'text', start: 0, maxLength: BODY_TOKEN_FETCH_BYTES }] },
+      { uid: true },
+    );
+    const byUid = new Map(bodies.map((b) => [b.uid, b]));
+    for (const m of noId) {
+      const body = byUid.get(m.uid);
+      const text = body ? section(body, 'text')?.toString('latin1') : undefined;
+      const found = text ? extractProbeId(parseHeaders(Buffer.alloc(0)), text) : null;
+      if (found) candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
+    }
+  }
+  if (candidates.length === 0) return;
+  candidates.sort((a, b) => a.uid - b.uid);
+  result.probes += candidates.length;
+
+  const full = await client.fetchAll(
+    candidates.map((c) => c.uid).join(','),
+    { uid: true, bodyParts: [{ key: 'header', start: 0, maxLength: HEADER_FETCH_BYTES }] },
+    { uid: true },
+  );
+  const headersByUid = new Map(full.map((f) => [f.uid, section(f, 'header') ?? Buffer.alloc(0)]));
+
+  let tabs: Map<number, GmailCategory> | undefined;
+  let tabError: string | undefined;
+  if (folder.role === 'inbox' && gmail && ctx.seed.preset.capabilities.gmailTabs) {
+    const r = await gmailTabs(
+      client,
+      candidates.map((c) => c.uid),
+    );
+    if ('error' in r) tabError = r.error;
+    else tabs = r.tabs;
+  }
+
+  const cleanup: number[] = [];
+  for (const c of candidates) {
+    const raw = headersByUid.get(c.uid) ?? Buffer.alloc(0);
+    const copy: FetchedCopy = {
+      uid: c.uid,
+      uidValidity,
+      internalDateMs: c.internalDateMs,
+      size: c.size,
+      rawHeaders: raw,
+      headersCapped: raw.length >= HEADER_FETCH_BYTES,
+    };
+    const obs = buildObservation(copy, {
+      seed: ctx.seed.name,
+      folder: folder.path,
+      folderRole: folder.role,
+      folderRule: folder.rule,
+      probeId: c.probeId,
+      probeIdSource: c.source,
+      gmailCategory: tabs?.get(c.uid),
+      gmailCategoryError: tabError,
+      trustedAuthservIds: ctx.seed.preset.authservIds,
+      providerReceivedHosts: providerReceivedHostsFor(ctx.seed.provider),
+      observedAtMs: ctx.clock.nowMs(),
+    });
+    const r = await ctx.ledger.recordObservation(obs);
+    result.kinds[r.kind] = (result.kinds[r.kind] ?? 0) + 1;
+    if (r.kind === 'first' || r.kind === 'duplicate' || r.kind === 'late') {
+      ctx.events.observed({ ...r, placement: obs.placement });
+      ctx.log.debug({ seed: ctx.seed.name, folder: folder.path, uid: c.uid, probe: c.probeId, kind: r.kind, placement: obs.placement }, 'probe observed');
+    }
+    // A probe id this ledger does not know may belong to another agent or an old ledger:
+    // leave that message alone.
+    if (r.kind !== 'unknown-probe') cleanup.push(c.uid);
+  }
+  await cleanUp(client, folder, ctx, cleanup);
+}
+
+async function cleanUp(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext, uids: number[]): Promise<void> {
+  const mode = ctx.seed.cleanup;
+  // Gmail: removing a message from All Mail deletes it from every label; never expunge there.
+  if (uids.length === 0 || mode === 'keep' || folder.role === 'all') return;
+  const set = uids.join(',');
+  if (mode === 'trash' && ctx.trashPath && ctx.trashPath !== folder.path) {
+    await client.messageMove(set, ctx.trashPath, { uid: true });
+  } else if (mode === 'delete') {
+    await client.messageDelete(set, { uid: true });
+  }
+}
