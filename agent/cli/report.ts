@@ -1,0 +1,80 @@
+/**
+ * `seedwatch report --config F --week [--format html|md|csv|json] [--out FILE]`: the weekly
+ * trend report from the ledger, opened read-only so it can run beside a live agent.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { EXIT_ERROR, EXIT_OK } from '../cli.js';
+import { systemClock, type Clock } from '../clock.js';
+import { LedgerError, SqliteLedger } from '../ledger/sqlite-ledger.js';
+import { renderWeeklyCsv } from '../report/weekly-csv.js';
+import { renderWeeklyHtml } from '../report/weekly-html.js';
+import { renderWeeklyJson } from '../report/weekly-json.js';
+import { renderWeeklyMarkdown } from '../report/weekly-markdown.js';
+import { weeklyReportFromLedger, type WeeklyReport } from '../report/weekly-report.js';
+import { loadConfigOrReport } from './common.js';
+
+export interface ReportOptions {
+  config: string;
+  /** The last 7 days (the only period so far, hence the default). */
+  week?: boolean;
+  format: 'html' | 'md' | 'csv' | 'json';
+  out?: string;
+}
+
+export interface ReportIo {
+  clock?: Clock;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+export function renderReport(report: WeeklyReport, format: ReportOptions['format'], generatedAtMs: number): string {
+  switch (format) {
+    case 'html':
+      return renderWeeklyHtml(report, { generatedAtMs });
+    case 'md':
+      return renderWeeklyMarkdown(report);
+    case 'csv':
+      return renderWeeklyCsv(report);
+    case 'json':
+      return renderWeeklyJson(report);
+  }
+}
+
+export async function reportCommand(opts: ReportOptions, io: ReportIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const clock = io.clock ?? systemClock;
+  if (!['html', 'md', 'csv', 'json'].includes(opts.format)) {
+    stderr.write(`seedwatch report: --format: expected html, md, csv or json, got "${String(opts.format)}"\n`);
+    return EXIT_ERROR;
+  }
+  const cfg = loadConfigOrReport(opts.config);
+  if (!cfg) return EXIT_ERROR;
+  const file = join(cfg.dataDirAbs, 'ledger.sqlite');
+  let ledger: SqliteLedger;
+  try {
+    ledger = SqliteLedger.open(file, { readonly: true });
+  } catch (err) {
+    if (err instanceof LedgerError) {
+      stderr.write(`seedwatch report: ${err.message} (has the agent run with dataDir ${cfg.dataDirAbs}?)\n`);
+      return EXIT_ERROR;
+    }
+    throw err;
+  }
+  try {
+    const nowMs = clock.nowMs();
+    const text = renderReport(await weeklyReportFromLedger(ledger, nowMs), opts.format, nowMs);
+    if (opts.out) {
+      const out = resolve(opts.out);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, text);
+      stderr.write(`wrote ${out}\n`);
+    } else {
+      stdout.write(text);
+    }
+    return EXIT_OK;
+  } finally {
+    await ledger.close();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Mounts the human-facing pages on the agent's HTTP app (through createApp's `mount`):
+ *   GET /               the status page
+ *   GET /report/weekly  the weekly report (?format=html|md|csv|json, default html)
+ * Both behind the bearer-token guard, both with a strict Content-Security-Policy.
+ */
+import { randomBytes } from 'node:crypto';
+import type express from 'express';
+import type { Clock } from '../clock.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { renderWeeklyCsv } from '../report/weekly-csv.js';
+import { renderWeeklyHtml } from '../report/weekly-html.js';
+import { renderWeeklyJson } from '../report/weekly-json.js';
+import { renderWeeklyMarkdown } from '../report/weekly-markdown.js';
+import { weeklyReportFromLedger } from '../report/weekly-report.js';
+import { loadStatusData, type MailboxHealth } from './status-data.js';
+import { renderStatusPage } from './status-page.js';
+
+export interface PagesDeps {
+  ledger: Ledger;
+  clock: Clock;
+  mailboxes: () => MailboxHealth[];
+  title?: string;
+  /** Status page self-refresh period (default 15 s). */
+  refreshSeconds?: number;
+}
+
+export const REPORT_FORMATS = ['html', 'md', 'csv', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/**
+ * Nothing may load from elsewhere, nothing may frame the page; the one <style> and the one
+ * <script> carry the response's nonce, so an injected element (should escaping ever fail)
+ * would neither run nor style. SVG presentation attributes are not styles; no style="" is used.
+ */
+export function pageCsp(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function securityHeaders(res: express.Response, csp: string): void {
+  res.set({
+    'Content-Security-Policy': csp,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+  });
+}
+
+export function mountPages(app: express.Express, guard: express.RequestHandler, deps: PagesDeps): void {
+  app.get('/', guard, async (_req, res, next) => {
+    try {
+      const data = await loadStatusData(deps);
+      const nonce = randomBytes(16).toString('base64');
+      securityHeaders(res, pageCsp(nonce));
+      res.type('html').send(renderStatusPage(data, { title: deps.title, nonce, refreshSeconds: deps.refreshSeconds }));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/report/weekly', guard, async (req, res, next) => {
+    try {
+      const raw = req.query.format ?? 'html';
+      if (typeof raw !== 'string' || !(REPORT_FORMATS as readonly string[]).includes(raw)) {
+        res.status(400).json({ error: `format: expected one of ${REPORT_FORMATS.join(', ')}` });
+        return;
+      }
+      const format = raw as ReportFormat;
+      const nowMs = deps.clock.nowMs();
+      const report = await weeklyReportFromLedger(deps.ledger, nowMs);
+      const stamp = new Date(report.endMs).toISOString().slice(0, 10);
+      if (format === 'html') {
+        const nonce = randomBytes(16).toString('base64');
+        securityHeaders(res, pageCsp(nonce));
+        const links = REPORT_FORMATS.filter((f) => f !== 'html').map((f) => ({ label: f.toUpperCase(), href: `?format=${f}` }));
+        res.type('html').send(renderWeeklyHtml(report, { title: deps.title ? `${deps.title} weekly report` : undefined, nonce, links: [{ label: 'status', href: '../' }, ...links], generatedAtMs: nowMs }));
+        return;
+      }
+      // Not pages, but a browser may still open them: nothing in them may run.
+      securityHeaders(res, "default-src 'none'; frame-ancestors 'none'; sandbox");
+      if (format === 'json') res.type('application/json').send(renderWeeklyJson(report));
+      else if (format === 'md') res.type('text/markdown; charset=utf-8').send(renderWeeklyMarkdown(report, { title: deps.title ? `${deps.title} weekly report` : undefined }));
+      else {
+        res.set('Content-Disposition', `attachment; filename="seedwatch-weekly-${stamp}.csv"`);
+        res.type('text/csv; charset=utf-8').send(renderWeeklyCsv(report));
+      }
+    } catch (err) {
+      next(err);
+    }
+  });
+}

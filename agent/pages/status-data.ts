@@ -1,0 +1,60 @@
+/**
+ * Reads what the status page shows from the ledger (the only I/O of the page): the placement
+ * matrix for the last hour and day, the latest probes with their first copy's evidence, and
+ * the mailbox health the watchers report.
+ */
+import type { Clock } from '../clock.js';
+import type { Ledger, ObservationRow, ProbeRow } from '../ledger/ledger.js';
+import { summarize, type MatrixCell } from '../report/summarize.js';
+
+export interface MailboxHealth {
+  seed: string;
+  provider: string;
+  up: boolean;
+  /** Free text from the IMAP server or the network stack: untrusted. */
+  lastError?: string;
+  connectedOnce: boolean;
+}
+
+export interface ProbeWithEvidence {
+  probe: ProbeRow;
+  observations: ObservationRow[];
+}
+
+export interface StatusData {
+  nowMs: number;
+  hour: { sinceMs: number; cells: MatrixCell[] };
+  day: { sinceMs: number; cells: MatrixCell[] };
+  latest: ProbeWithEvidence[];
+  mailboxes: MailboxHealth[];
+}
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+/** Probes listed under "latest probes"; each costs one observations() query. */
+export const LATEST_PROBES = 50;
+
+export interface StatusDeps {
+  ledger: Ledger;
+  clock: Clock;
+  mailboxes: () => MailboxHealth[];
+}
+
+export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
+  const nowMs = deps.clock.nowMs();
+  // Same window as /api/summary: [now - w, now], so the page and the API agree.
+  const [hourFacts, dayFacts, latest] = await Promise.all([
+    deps.ledger.probeFacts(nowMs - HOUR_MS, nowMs + 1),
+    deps.ledger.probeFacts(nowMs - DAY_MS, nowMs + 1),
+    deps.ledger.listProbes({ untilMs: nowMs + 1, limit: LATEST_PROBES }),
+  ]);
+  const withEvidence = await Promise.all(latest.map(async (probe) => ({ probe, observations: await deps.ledger.observations(probe.id) })));
+  const mailboxes = [...deps.mailboxes()].sort((a, b) => a.seed.localeCompare(b.seed));
+  return {
+    nowMs,
+    hour: { sinceMs: nowMs - HOUR_MS, cells: summarize(hourFacts) },
+    day: { sinceMs: nowMs - DAY_MS, cells: summarize(dayFacts) },
+    latest: withEvidence,
+    mailboxes,
+  };
+}

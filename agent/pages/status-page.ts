@@ -1,0 +1,178 @@
+/**
+ * The status page: server-side rendered, inline CSS, one small inline script (CSP nonce)
+ * that re-fetches the page and swaps <main> so it stays current without losing scroll.
+ * Pure: StatusData in, HTML out. Everything from a mail header (subject, verdicts, Microsoft
+ * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
+ */
+import { OUTCOMES, type Outcome } from '../ledger/ledger.js';
+import { formatAgo, formatPercent, formatSeconds, formatUtc, formatUtcTime } from '../report/format.js';
+import { html, rawHtml, type SafeHtml } from '../report/html.js';
+import type { MatrixCell } from '../report/summarize.js';
+import { BASE_CSS } from '../report/style.js';
+import { tabsSummary } from '../report/weekly-markdown.js';
+import { badShareClass, inboxClass } from '../report/weekly-html.js';
+import type { ProbeWithEvidence, StatusData } from './status-data.js';
+
+export interface StatusPageOptions {
+  title?: string;
+  nonce?: string;
+  /** How often the page refreshes itself. */
+  refreshSeconds?: number;
+}
+
+/** Default self-refresh period: about one probe cycle of the demo, cheap for the ledger. */
+export const DEFAULT_REFRESH_SECONDS = 15;
+
+/**
+ * Script refreshing <main> in place; pauses while the tab is hidden; marks the page stale on
+ * failure. Only <main> is parsed (in an inert <template>): parsing the whole new page would
+ * meet its <style> with a different nonce and log a CSP violation. Data cannot forge the
+ * <main> markers: every value in the page is escaped.
+ */
+function refreshScript(seconds: number): string {
+  return `(function(){
+var ms=${Math.max(2, Math.round(seconds)) * 1000};
+function tick(){
+  if(document.hidden)return;
+  fetch(location.href,{cache:'no-store',credentials:'same-origin',headers:{Accept:'text/html'}})
+    .then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);return r.text();})
+    .then(function(t){
+      var a=t.indexOf('<main>'),b=t.lastIndexOf('</main>');
+      if(a<0||b<a)throw new Error('no main');
+      var tpl=document.createElement('template');
+      tpl.innerHTML=t.slice(a,b+7);
+      document.querySelector('main').replaceWith(tpl.content.firstElementChild);
+      document.body.classList.remove('is-stale');
+    })
+    .catch(function(){document.body.classList.add('is-stale');});
+}
+setInterval(tick,ms);
+document.addEventListener('visibilitychange',function(){if(!document.hidden)tick();});
+})();`;
+}
+
+interface Totals {
+  probes: number;
+  resolved: number;
+  inFlight: number;
+  sendErrors: number;
+  counts: Record<Outcome, number>;
+}
+
+function totals(cells: MatrixCell[]): Totals {
+  const t: Totals = { probes: 0, resolved: 0, inFlight: 0, sendErrors: 0, counts: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number> };
+  for (const c of cells) {
+    t.probes += c.probes;
+    t.resolved += c.resolved;
+    t.inFlight += c.inFlight;
+    t.sendErrors += c.sendErrors;
+    for (const o of OUTCOMES) t.counts[o] += c.counts[o];
+  }
+  return t;
+}
+
+const share = (t: Totals, o: Outcome) => (t.resolved ? t.counts[o] / t.resolved : null);
+
+function card(label: string, value: string, cls: string, detail: string, key: string): SafeHtml {
+  return html`<div class="card" data-card="${key}"><div class="label">${label}</div><div class="value ${cls}">${value}</div><div class="detail">${detail}</div></div>`;
+}
+
+function matrix(cells: MatrixCell[], nowMs: number, id: string): SafeHtml {
+  if (cells.length === 0) return html`<p class="muted" id="${id}">No probes in this window.</p>`;
+  const rows = cells.map((c) => {
+    const a = c.authFailures;
+    const tabs = html`<td data-k="tabs" class="${tabsSummary(c) === '–' ? 'muted' : ''}">${tabsSummary(c)}</td>`;
+    return html`<tr data-row="${c.provider}|${c.path}"><td class="l"><b>${c.provider}</b></td><td class="l">${c.path}</td><td data-k="probes">${c.probes}</td><td data-k="inbox" class="${inboxClass(c.shares.inbox)}">${formatPercent(c.shares.inbox)}</td><td data-k="spam" class="${badShareClass(c.shares.spam)}">${formatPercent(c.shares.spam)}</td>${tabs}<td data-k="missing" class="${badShareClass(c.shares.missing)}">${formatPercent(c.shares.missing)}</td><td data-k="inflight" class="muted">${c.inFlight}</td><td data-k="duplicates" class="${c.duplicates ? 'warn' : 'muted'}">${c.duplicates}</td><td data-k="late" class="${c.late ? 'warn' : 'muted'}">${c.late}</td><td data-k="p95">${formatSeconds(c.latencyP95Seconds)}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td><td data-k="last" class="l" title="${formatUtc(c.lastProbeAtMs)}">${formatAgo(c.lastProbeAtMs, nowMs)}</td></tr>`;
+  });
+  return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th><th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th>dup.</th><th>late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+function str(v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+function authPart(v: string | undefined, key: string): SafeHtml {
+  if (!v) return html`<span data-k="${key}" class="muted">–</span>`;
+  return html`<span data-k="${key}" class="${v === 'pass' ? 'ok' : 'bad'}">${v}</span>`;
+}
+
+function resultBadge(p: ProbeWithEvidence['probe']): SafeHtml {
+  if (p.status === 'failed' || p.status === 'ambiguous') return html`<span class="badge bad">${p.status === 'ambiguous' ? 'ambiguous' : `send ${p.errorReason ?? 'error'}`}</span>`;
+  if (p.status === 'sending') return html`<span class="badge">sending</span>`;
+  if (p.outcome === null) return html`<span class="badge">in flight</span>`;
+  const cls = p.outcome === 'inbox' ? 'ok' : p.outcome === 'spam' || p.outcome === 'missing' ? 'bad' : 'warn';
+  return html`<span class="badge ${cls}">${p.outcome}</span>`;
+}
+
+/** One of the four timestamps: HH:MM:SS shown, the exact time and the offset from t1 on hover. */
+function timeCell(ms: number | null | undefined, t1: number | null, key: string): SafeHtml {
+  if (ms === null || ms === undefined) return html`<td class="mono muted" data-k="${key}">–</td>`;
+  const offset = t1 !== null && key !== 't1' ? ` (t1 ${ms >= t1 ? '+' : '−'}${formatSeconds(Math.abs(ms - t1) / 1000)})` : '';
+  return html`<td class="mono" data-k="${key}" data-ms="${ms}" title="${new Date(ms).toISOString()}${offset}">${formatUtcTime(ms).slice(0, 8)}</td>`;
+}
+
+function probeRow(x: ProbeWithEvidence, nowMs: number): SafeHtml {
+  const p = x.probe;
+  const first = x.observations[0];
+  const ev = (first?.evidence ?? {}) as Record<string, unknown>;
+  const ms = ev.microsoft && typeof ev.microsoft === 'object' ? (ev.microsoft as Record<string, unknown>) : {};
+  const scl = str(ms.scl);
+  const bcl = str(ms.bcl);
+  const subject = str(ev.subject);
+  const latency = first && first.kind === 'first' && p.acceptedAtMs !== null ? ((first.arrivedAtMs ?? first.internalDateMs ?? NaN) - p.acceptedAtMs) / 1000 : null;
+  const extra = x.observations.length > 1 ? html` <span class="badge warn">${x.observations.length} copies</span>` : '';
+  const lateNote = x.observations.some((o) => o.kind === 'late') ? html` <span class="badge warn">late</span>` : '';
+  const detail =
+    p.status === 'failed' || p.status === 'ambiguous'
+      ? html`<span class="bad">${p.errorMessage ?? `${p.smtpCode ?? ''} ${p.smtpText ?? ''}`}</span>`
+      : html`${subject ?? ''}`;
+  return html`<tr data-probe="${p.id}"><td class="l" title="${formatUtc(p.createdAtMs)}, ${formatAgo(p.createdAtMs, nowMs)}">${formatUtcTime(p.createdAtMs).slice(0, 8)}</td><td class="l mono"><a href="api/probes/${p.id}" title="${p.id} (JSON with every copy's evidence)">…${p.id.slice(-8)}</a></td><td class="l">${p.path}</td><td class="l" title="${p.provider}">${p.seed}</td><td class="l" data-k="result">${resultBadge(p)}${extra}${lateNote}</td><td class="l wrap narrow" data-k="folder">${first?.folder ?? '–'}</td><td class="l wrap narrow" data-k="auth">${authPart(first?.auth.spf, 'spf')} / ${authPart(first?.auth.dkim, 'dkim')} / ${authPart(first?.auth.dmarc, 'dmarc')}</td><td class="wrap narrow" data-k="scl"><span class="${scl !== undefined && Number(scl) >= 5 ? 'bad' : ''}">${scl ?? '–'}</span>${bcl !== undefined ? html`<span class="muted"> / ${bcl}</span>` : ''}</td>${timeCell(p.acceptedAtMs, p.acceptedAtMs, 't1')}${timeCell(first?.arrivedAtMs, p.acceptedAtMs, 't2')}${timeCell(first?.internalDateMs, p.acceptedAtMs, 't3')}${timeCell(first?.observedAtMs, p.acceptedAtMs, 't4')}<td data-k="latency">${latency !== null && Number.isFinite(latency) ? formatSeconds(Math.max(0, latency)) : '–'}</td><td class="l wrap" data-k="subject">${detail}</td></tr>`;
+}
+
+export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): string {
+  const title = opts.title ?? 'seedwatch';
+  const refresh = opts.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
+  const nonce = opts.nonce ? html` nonce="${opts.nonce}"` : '';
+  const h = totals(d.hour.cells);
+  const up = d.mailboxes.filter((m) => m.up).length;
+
+  const cards = [
+    card('probes, last hour', String(h.probes), '', `${h.resolved} resolved · ${h.inFlight} in flight`, 'probes'),
+    card('inbox, last hour', formatPercent(share(h, 'inbox')), inboxClass(share(h, 'inbox')), `${h.counts.inbox} of ${h.resolved} resolved`, 'inbox'),
+    card('spam, last hour', formatPercent(share(h, 'spam')), badShareClass(share(h, 'spam')), `${h.counts.spam} of ${h.resolved} resolved`, 'spam'),
+    card('missing, last hour', formatPercent(share(h, 'missing')), badShareClass(share(h, 'missing')), `${h.counts.missing} of ${h.resolved} resolved`, 'missing'),
+    card('send errors, last hour', String(h.sendErrors), h.sendErrors ? 'bad' : 'ok', 'rejected, deferred, connection, …', 'errors'),
+    card('mailboxes up', `${up} / ${d.mailboxes.length}`, d.mailboxes.length === 0 ? 'muted' : up === d.mailboxes.length ? 'ok' : 'bad', 'IMAP sessions healthy', 'mailboxes'),
+  ];
+
+  const mailboxRows = d.mailboxes.map((m) => {
+    const state = m.up ? html`<span class="up">up</span>` : m.connectedOnce ? html`<span class="down">down</span>` : html`<span class="warn">connecting</span>`;
+    return html`<tr data-seed="${m.seed}"><td class="l"><b>${m.seed}</b></td><td class="l">${m.provider}</td><td class="l" data-k="state">${state}</td><td class="l wrap" data-k="error">${m.lastError ?? ''}</td></tr>`;
+  });
+
+  const doc = html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · status</title>
+<noscript><meta http-equiv="refresh" content="${refresh * 2}"></noscript>
+<style${nonce}>${rawHtml(BASE_CSS)}</style></head>
+<body>
+<header class="top"><h1>${title}</h1><span class="sub">inbox placement per egress path</span><span class="stale">· refresh failed, data may be stale</span>
+<nav><a href="report/weekly">weekly report</a><a href="report/weekly?format=csv">CSV</a><a href="api/summary?window=1h">API</a><a href="metrics">metrics</a></nav></header>
+<main>
+<p class="muted" id="updated">Updated ${formatUtc(d.nowMs)} · refreshes every ${refresh} s</p>
+<section><div class="cards">${cards}</div></section>
+<section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes</span></h2>${matrix(d.hour.cells, d.nowMs, 'matrix-hour')}</section>
+<section><h2>Placement, last 24 hours</h2>${matrix(d.day.cells, d.nowMs, 'matrix-day')}</section>
+<section><h2>Latest probes <span class="hint">evidence of the first copy; times UTC (hover for milliseconds and the offset from t1); the id links to the JSON</span></h2>
+${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs))}</tbody></table></div>`}</section>
+<section><h2>Mailbox health</h2>${d.mailboxes.length === 0 ? html`<p class="muted">No mailboxes are watched by this agent.</p>` : html`<div class="table-wrap"><table id="mailboxes"><thead><tr><th class="l">seed</th><th class="l">provider</th><th class="l">IMAP</th><th class="l">last error</th></tr></thead><tbody>${mailboxRows}</tbody></table></div>`}</section>
+</main>
+<footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline).</footer>
+<script${nonce}>${rawHtml(refreshScript(refresh))}</script>
+</body></html>
+`;
+  return doc.value;
+}

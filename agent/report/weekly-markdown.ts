@@ -1,0 +1,138 @@
+/** The report as GitHub-flavoured Markdown (tables), for a wiki page or a pull request. */
+import { formatPercent, formatPp, formatSeconds, formatUtc } from './format.js';
+import { TABS, type PeriodStats, type WeeklyReport, type WeeklyRow } from './weekly-report.js';
+
+/**
+ * Text from data (names, header-derived verdicts) as inert Markdown: table pipes, emphasis,
+ * links and inline HTML (which Markdown renderers pass through) are neutralised.
+ */
+export function mdText(s: string): string {
+  return s
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]|#!~]/g, (c) => `\\${c}`);
+}
+
+/** Non-zero tab shares ("promotions 10.0%"), Gmail tabs then other folders. */
+export function tabsSummary(s: Pick<PeriodStats, 'counts' | 'shares'>): string {
+  const parts: string[] = [];
+  for (const t of [...TABS, 'other'] as const) if (s.counts[t] > 0) parts.push(`${t} ${formatPercent(s.shares[t])}`);
+  return parts.length ? parts.join(', ') : '–';
+}
+
+function authText(s: PeriodStats): string {
+  const a = s.authFailures;
+  return `${a.spf} / ${a.dkim} / ${a.dmarc}`;
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function weekTable(rows: WeeklyRow[], withProvider: boolean): string[] {
+  const head = [
+    ...(withProvider ? ['provider'] : []),
+    'path',
+    'probes',
+    'inbox',
+    'Δ inbox',
+    'spam',
+    'Δ spam',
+    'tabs',
+    'missing',
+    'Δ missing',
+    'late',
+    'duplicates',
+    'p50',
+    'p95',
+    'SPF / DKIM / DMARC fail',
+    'send errors',
+  ];
+  const out = [row(head), row(head.map(() => '---'))];
+  for (const r of rows) {
+    const c = r.current;
+    out.push(
+      row([
+        ...(withProvider ? [mdText(r.provider)] : []),
+        mdText(r.path),
+        String(c.probes),
+        formatPercent(c.shares.inbox),
+        formatPp(r.changePp.inbox),
+        formatPercent(c.shares.spam),
+        formatPp(r.changePp.spam),
+        tabsSummary(c),
+        formatPercent(c.shares.missing),
+        formatPp(r.changePp.missing),
+        formatPercent(c.lateShare),
+        formatPercent(c.duplicateShare),
+        formatSeconds(c.latencyP50Seconds),
+        formatSeconds(c.latencyP95Seconds),
+        authText(c),
+        String(c.sendErrors),
+      ]),
+    );
+  }
+  return out;
+}
+
+export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: string } = {}): string {
+  const out: string[] = [];
+  out.push(`# ${mdText(opts.title ?? 'seedwatch weekly report')}`, '');
+  out.push(
+    `**${formatUtc(report.startMs)} → ${formatUtc(report.endMs)}**, compared with ${formatUtc(report.previousStartMs)} → ${formatUtc(report.startMs)}.`,
+    '',
+    'Shares are of resolved probes (accepted, and seen or past their deadline); Δ is the change from the previous period in percentage points. Latency: SMTP accept → arrival at the provider.',
+    '',
+  );
+  if (report.rows.length === 0) {
+    out.push('No probes in either period.', '');
+    return out.join('\n');
+  }
+  out.push('## By path (all providers)', '', ...weekTable(report.paths, false), '');
+  out.push('## By provider × path', '', ...weekTable(report.rows, true), '');
+
+  const auth = report.rows.filter((r) => r.current.authFailureResults.length > 0);
+  out.push('## Authentication failures', '');
+  if (auth.length === 0) out.push('None: every verdict recorded was a pass.', '');
+  for (const r of auth) {
+    const list = r.current.authFailureResults.map((a) => `${a.method}=${mdText(a.result)} ×${a.count}`).join(', ');
+    out.push(`- ${mdText(r.provider)} / ${mdText(r.path)}: ${list}`);
+  }
+  if (auth.length) out.push('');
+
+  const errs = report.rows.filter((r) => r.current.sendErrors > 0);
+  out.push('## Send errors', '');
+  if (errs.length === 0) out.push('None.', '');
+  for (const r of errs) {
+    const list = Object.entries(r.current.sendErrorsByReason).map(([reason, n]) => `${reason} ×${n}`).join(', ');
+    out.push(`- ${mdText(r.provider)} / ${mdText(r.path)}: ${list}`);
+  }
+  if (errs.length) out.push('');
+
+  out.push('## Per day (UTC)', '');
+  const head = ['day', 'provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'missing', 'late', 'duplicates', 'p50', 'p95'];
+  out.push(row(head), row(head.map(() => '---')));
+  for (const d of report.daily) {
+    const s = d.stats;
+    out.push(
+      row([
+        d.day,
+        mdText(d.provider),
+        mdText(d.path),
+        String(s.probes),
+        formatPercent(s.shares.inbox),
+        formatPercent(s.shares.spam),
+        tabsSummary(s),
+        formatPercent(s.shares.missing),
+        formatPercent(s.lateShare),
+        formatPercent(s.duplicateShare),
+        formatSeconds(s.latencyP50Seconds),
+        formatSeconds(s.latencyP95Seconds),
+      ]),
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}

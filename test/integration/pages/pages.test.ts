@@ -1,0 +1,310 @@
+/**
+ * The status page and the weekly report in a real browser (Debian's chromium through
+ * playwright-core): numbers shown against the ledger, hostile header text shown as text,
+ * the CSP holds (no violation reported, styles applied), the page refreshes itself, the
+ * bearer token is enforced. Saves the README screenshots.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../agent/clock.js';
+import { SecretValue } from '../../../agent/config/secret.js';
+import { createApp, listen } from '../../../agent/http/server.js';
+import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
+import { silentLogger } from '../../../agent/log.js';
+import { mountPages } from '../../../agent/pages/mount-pages.js';
+import type { MailboxHealth } from '../../../agent/pages/status-data.js';
+import { formatPercent, formatPp, formatSeconds } from '../../../agent/report/format.js';
+import { summarize, type MatrixCell } from '../../../agent/report/summarize.js';
+import { tabsSummary } from '../../../agent/report/weekly-markdown.js';
+import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
+import { addProbe, END_MS, fillTwoWeeks } from '../../fixtures/report/two-weeks.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const SHOTS = resolve(ROOT, 'docs/screenshots');
+const TOKEN = 'pages-token-7731-distinct';
+const HOSTILE_SUBJECT = `<script>window.__xss=1</script>"><img src=x onerror="window.__xss=2;alert(1)"> Your digest`;
+const HOSTILE_DMARC = `"><img src=x onerror=alert(3)>`;
+const HOSTILE_SCL = `<script>alert(4)</script>`;
+const HOSTILE_FOLDER = `INBOX"><svg onload=alert(6)>`;
+const HOSTILE_SMTP = `550 5.7.1 <script>alert(7)</script> rejected`;
+const HOSTILE_IMAP = `<img src=x onerror=alert(5)> LOGIN failed`;
+const MIN = 60_000;
+
+const clock = new ManualClock(END_MS);
+const ledger = SqliteLedger.open(':memory:');
+const mailboxes: MailboxHealth[] = [
+  { seed: 'gmail-1', provider: 'gmail', up: true, connectedOnce: true },
+  { seed: 'outlook-1', provider: 'outlook', up: false, connectedOnce: true, lastError: HOSTILE_IMAP },
+  { seed: 'yahoo-1', provider: 'yahoo', up: false, connectedOnce: false },
+];
+let server: Server;
+let base: string;
+let browser: Browser;
+let context: BrowserContext;
+let xssProbeId: string;
+
+async function fillRecent(): Promise<void> {
+  for (const [i, lat] of [2, 4, 6].entries()) {
+    await addProbe(ledger, { path: 'peering', seed: 'gmail-1', provider: 'gmail', createdAtMs: END_MS - (50 - i * 10) * MIN, first: { placement: 'inbox', latencySeconds: lat } });
+  }
+  xssProbeId = await addProbe(ledger, {
+    path: 'peering', seed: 'gmail-1', provider: 'gmail', createdAtMs: END_MS - 5 * MIN,
+    first: {
+      placement: 'inbox', folder: HOSTILE_FOLDER, latencySeconds: 3,
+      auth: { spf: 'pass', dkim: 'pass', dmarc: HOSTILE_DMARC },
+      evidence: { subject: HOSTILE_SUBJECT, microsoft: { scl: HOSTILE_SCL, bcl: '<b>9</b>' } },
+    },
+  });
+  await addProbe(ledger, { path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 20 * MIN, first: { placement: 'spam', latencySeconds: 12, auth: { spf: 'pass', dkim: 'pass', dmarc: 'fail' } } });
+  await addProbe(ledger, { path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 15 * MIN, fail: { reason: 'rejected', code: 550, message: HOSTILE_SMTP } });
+  await addProbe(ledger, { path: 'peering', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 55 * MIN });
+  await ledger.markMissing(END_MS);
+}
+
+beforeAll(async () => {
+  await fillTwoWeeks(ledger);
+  await fillRecent();
+  const app = createApp({
+    ledger, registry: new Registry(), clock, logger: silentLogger(),
+    readiness: () => ({ ready: true, checks: {} }),
+    token: new SecretValue(TOKEN, 'test'),
+    mount: (a, guard) => mountPages(a, guard, { ledger, clock, mailboxes: () => mailboxes, refreshSeconds: 2 }),
+  });
+  server = await listen(app, '127.0.0.1:0');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ledger.close();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+});
+
+interface Watched {
+  page: Page;
+  dialogs: string[];
+  cspViolations: string[];
+}
+
+async function open(path: string): Promise<Watched & { status: number; headers: Record<string, string> }> {
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  const cspViolations: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text() + ' @ ' + JSON.stringify(m.location()));
+  });
+  const res = await page.goto(base + path, { waitUntil: 'load' });
+  return { page, dialogs, cspViolations, status: res!.status(), headers: res!.headers() };
+}
+
+/** Text of every data-k cell of every row of a table, by row key. */
+async function tableCells(page: Page, selector: string): Promise<Record<string, Record<string, string>>> {
+  return page.$$eval(`${selector} tbody tr`, (rows) =>
+    Object.fromEntries(
+      rows.map((r) => [
+        (r as HTMLElement).dataset.row ?? '',
+        Object.fromEntries([...r.querySelectorAll('td[data-k]')].map((td) => [(td as HTMLElement).dataset.k, (td.textContent ?? '').trim()])),
+      ]),
+    ),
+  );
+}
+
+async function expectInert(w: Watched, scripts: number): Promise<void> {
+  // Give any injected handler (onerror fires after a failed load) a moment to run.
+  await w.page.waitForTimeout(300);
+  expect(w.dialogs).toEqual([]);
+  expect(await w.page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  expect(await w.page.locator('img').count()).toBe(0);
+  expect(await w.page.locator('main svg[onload], main [onerror], main [onload]').count()).toBe(0);
+  expect(await w.page.locator('script').count()).toBe(scripts);
+  expect(w.cspViolations).toEqual([]);
+}
+
+describe('pages behind the bearer token', () => {
+  it('refuses / and /report/weekly without the token or with a wrong one', async () => {
+    for (const path of ['/', '/report/weekly', '/report/weekly?format=csv']) {
+      expect((await fetch(base + path)).status).toBe(401);
+      expect((await fetch(base + path, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    }
+    const ok = await fetch(base + '/report/weekly?format=json', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
+    const bad = await fetch(base + '/report/weekly?format=pdf', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toBe('format: expected one of html, md, csv, json');
+  });
+});
+
+describe('status page in chromium', () => {
+  let w: Watched & { status: number; headers: Record<string, string> };
+  beforeAll(async () => {
+    w = await open('/');
+  });
+
+  it('is served with a strict CSP, and its nonce-carrying stylesheet applies', async () => {
+    expect(w.status).toBe(200);
+    const csp = w.headers['content-security-policy'];
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{24}'/);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(w.headers['x-content-type-options']).toBe('nosniff');
+    expect(await w.page.locator('header.top').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(15, 23, 42)');
+  });
+
+  it('shows the placement matrices exactly as the ledger has them (last hour and last day)', async () => {
+    for (const [id, windowMs] of [['#matrix-hour', 3_600_000], ['#matrix-day', 86_400_000]] as const) {
+      const cells: MatrixCell[] = summarize(await ledger.probeFacts(END_MS - windowMs, END_MS + 1));
+      const shown = await tableCells(w.page, id);
+      expect(Object.keys(shown).sort()).toEqual(cells.map((c) => `${c.provider}|${c.path}`).sort());
+      for (const c of cells) {
+        const row = shown[`${c.provider}|${c.path}`];
+        expect(row.probes).toBe(String(c.probes));
+        expect(row.inbox).toBe(formatPercent(c.shares.inbox));
+        expect(row.spam).toBe(formatPercent(c.shares.spam));
+        expect(row.tabs).toBe(tabsSummary(c));
+        expect(row.missing).toBe(formatPercent(c.shares.missing));
+        expect(row.duplicates).toBe(String(c.duplicates));
+        expect(row.p95).toBe(formatSeconds(c.latencyP95Seconds));
+        expect(row.errors).toBe(String(c.sendErrors));
+      }
+    }
+    // By hand, last hour: gmail/peering has 3 inbox + the hostile inbox probe + the spam probe
+    // created exactly at END (a window's end is inclusive, as in /api/summary): 4/5 inbox.
+    const hour = await tableCells(w.page, '#matrix-hour');
+    expect(hour['gmail|peering']).toMatchObject({ probes: '5', inbox: '80.0%', spam: '20.0%', tabs: '–', p95: '6 s' });
+    expect((await tableCells(w.page, '#matrix-day'))['gmail|peering'].tabs).toBe('promotions 6.7%'); // 1 of 15
+    // outlook/peering: the missing probe resolved; the fixture's END-60 s probe in flight.
+    expect(hour['outlook|peering']).toMatchObject({ probes: '2', missing: '100.0%', inflight: '1' });
+    expect(hour['outlook|transit']).toMatchObject({ probes: '2', spam: '100.0%', errors: '1', auth: '0 / 0 / 1' });
+    expect(await w.page.locator('[data-card="inbox"] .value').textContent()).toBe('57.1%'); // 4 of 7 resolved
+    expect(await w.page.locator('[data-card="mailboxes"] .value').textContent()).toBe('1 / 3');
+  });
+
+  it('lists the latest probes with their evidence and the four timestamps', async () => {
+    const latest = await ledger.listProbes({ limit: 50 });
+    expect(await w.page.locator('#probes tbody tr').count()).toBe(50);
+    const ids = await w.page.$$eval('#probes tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.probe));
+    expect(ids).toEqual(latest.map((p) => p.id));
+    const row = w.page.locator(`tr[data-probe="${xssProbeId}"]`);
+    const probe = (await ledger.getProbe(xssProbeId))!;
+    const [obs] = await ledger.observations(xssProbeId);
+    const hms = (ms: number | null) => new Date(ms!).toISOString().slice(11, 19);
+    for (const [k, ms] of [['t1', probe.acceptedAtMs], ['t2', obs.arrivedAtMs], ['t3', obs.internalDateMs], ['t4', obs.observedAtMs]] as const) {
+      expect(await row.locator(`[data-k=${k}]`).textContent()).toBe(hms(ms));
+      expect(await row.locator(`[data-k=${k}]`).getAttribute('data-ms')).toBe(String(ms));
+    }
+    // Hover text: exact time, and the offset from t1 (arrival 3 s after the accept, observed 5 s later).
+    expect(await row.locator('[data-k=t2]').getAttribute('title')).toBe(`${new Date(obs.arrivedAtMs!).toISOString()} (t1 +3 s)`);
+    expect(await row.locator('[data-k=t4]').getAttribute('title')).toBe(`${new Date(obs.observedAtMs).toISOString()} (t1 +8 s)`);
+    expect(await row.locator('a').getAttribute('href')).toBe(`api/probes/${xssProbeId}`);
+    expect(await row.locator('[data-k=latency]').textContent()).toBe('3 s');
+    expect(await row.locator('[data-k=spf]').textContent()).toBe('pass');
+    const spam = w.page.locator('#probes tbody tr', { hasText: 'Junk Email' }).first();
+    expect(await spam.locator('[data-k=scl]').textContent()).toBe('5 / 0');
+    expect(await spam.locator('[data-k=auth]').textContent()).toBe('pass / pass / fail');
+    expect(await spam.locator('[data-k=dmarc]').textContent()).toBe('fail');
+    expect(await w.page.locator('tr[data-seed="outlook-1"] [data-k=state]').textContent()).toBe('down');
+    expect(await w.page.locator('tr[data-seed="yahoo-1"] [data-k=state]').textContent()).toBe('connecting');
+  });
+
+  it('shows hostile subject, verdict, SCL, folder, SMTP reply and IMAP error as text', async () => {
+    const row = w.page.locator(`tr[data-probe="${xssProbeId}"]`);
+    expect(await row.locator('[data-k=subject]').textContent()).toBe(HOSTILE_SUBJECT);
+    expect(await row.locator('[data-k=subject]').isVisible()).toBe(true);
+    expect(await row.locator('[data-k=dmarc]').textContent()).toBe(HOSTILE_DMARC);
+    expect(await row.locator('[data-k=scl]').textContent()).toBe(`${HOSTILE_SCL} / <b>9</b>`);
+    expect(await row.locator('[data-k=folder]').textContent()).toBe(HOSTILE_FOLDER);
+    expect(await w.page.getByText(HOSTILE_SMTP).isVisible()).toBe(true);
+    expect(await w.page.locator('tr[data-seed="outlook-1"] [data-k=error]').textContent()).toBe(HOSTILE_IMAP);
+    await expectInert(w, 1);
+  });
+
+  it('saves the screenshot', async () => {
+    await w.page.screenshot({ path: resolve(SHOTS, 'status-page.png'), fullPage: true });
+  });
+
+  it('refreshes itself: a new probe appears without a reload, the hostile row stays inert', async () => {
+    clock.advance(MIN);
+    const id = await addProbe(ledger, { path: 'transit', seed: 'gmail-1', provider: 'gmail', createdAtMs: END_MS + 30_000, first: { placement: 'updates', latencySeconds: 9 } });
+    await w.page.locator(`tr[data-probe="${id}"]`).waitFor({ timeout: 10_000 });
+    expect(await w.page.locator(`tr[data-probe="${id}"] [data-k=result]`).textContent()).toBe('updates');
+    expect(await w.page.locator('#updated').textContent()).toContain('2026-11-23 00:01:00 UTC');
+    expect(await w.page.evaluate(() => document.body.classList.contains('is-stale'))).toBe(false);
+    expect(await w.page.locator(`tr[data-probe="${xssProbeId}"] [data-k=subject]`).textContent()).toBe(HOSTILE_SUBJECT);
+    await expectInert(w, 1);
+    clock.set(END_MS);
+  });
+});
+
+describe('weekly report in chromium', () => {
+  let w: Watched & { status: number; headers: Record<string, string> };
+  beforeAll(async () => {
+    w = await open('/report/weekly');
+  });
+
+  it('shows the report numbers computed from the ledger, with a CSP and no script', async () => {
+    expect(w.status).toBe(200);
+    expect(w.headers['content-security-policy']).toMatch(/style-src 'nonce-/);
+    const report = await weeklyReportFromLedger(ledger, clock.nowMs());
+    const shown = await tableCells(w.page, '#by-cell');
+    expect(Object.keys(shown)).toEqual(report.rows.map((r) => `${r.provider}|${r.path}`));
+    for (const r of report.rows) {
+      const row = shown[`${r.provider}|${r.path}`];
+      expect(row.probes).toBe(String(r.current.probes));
+      expect(row.inbox).toBe(formatPercent(r.current.shares.inbox));
+      expect(row.spam).toBe(formatPercent(r.current.shares.spam));
+      expect(row.missing).toBe(formatPercent(r.current.shares.missing));
+      expect(row.late).toBe(formatPercent(r.current.lateShare));
+      expect(row.duplicate).toBe(formatPercent(r.current.duplicateShare));
+      expect(row.p50).toBe(formatSeconds(r.current.latencyP50Seconds));
+      expect(row.p95).toBe(formatSeconds(r.current.latencyP95Seconds));
+      expect(row['d-inbox']).toBe(formatPp(r.changePp.inbox));
+      expect(row.tabs).toBe(tabsSummary(r.current));
+    }
+    // By hand (the recent probes do not touch gmail/transit in the current week).
+    expect(shown['gmail|transit']).toMatchObject({ probes: '70', inbox: '70.0%', spam: '30.0%', 'd-inbox': '−30.0 pp', 'd-spam': '+30.0 pp', p50: '15 s', p95: '30 s', auth: '0 / 21 / 0' });
+    const days = await tableCells(w.page, '#daily');
+    expect(Object.keys(days).length).toBeGreaterThan(0);
+    const day19 = await w.page.locator('#daily tr[data-day="2026-11-19"][data-row="gmail|transit"] [data-k=spam]').textContent();
+    expect(day19).toBe('30.0%');
+    expect(await w.page.locator('figure.chart svg').count()).toBe(2);
+    expect(await w.page.locator('figure.chart').first().locator('g.series').count()).toBe(report.rows.length);
+  });
+
+  it('shows the hostile verdict as text, runs nothing', async () => {
+    const text = await w.page.locator('#auth-failures').textContent();
+    expect(text).toContain(`dmarc=${HOSTILE_DMARC} ×1`);
+    expect(await w.page.getByText(`dmarc=${HOSTILE_DMARC}`).isVisible()).toBe(true);
+    await expectInert(w, 0);
+  });
+
+  it('saves the screenshot', async () => {
+    await w.page.screenshot({ path: resolve(SHOTS, 'weekly-report.png'), fullPage: true });
+  });
+
+  it('serves Markdown and CSV with the same numbers', async () => {
+    const md = await (await fetch(base + '/report/weekly?format=md', { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(md).toContain('| gmail | transit | 70 | 70.0% | −30.0 pp | 30.0% | +30.0 pp |');
+    expect(md).not.toContain('<img');
+    const res = await fetch(base + '/report/weekly?format=csv', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="seedwatch-weekly-2026-11-23\.csv"/);
+    expect((await res.text()).split('\r\n')[0]).toMatch(/^scope,from,until,provider,path,probes,/);
+  });
+});

@@ -1,0 +1,184 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
+import type { ProbeFact } from '../../../agent/ledger/ledger.js';
+import { escapeHtml, html, rawHtml } from '../../../agent/report/html.js';
+import { csvField, renderWeeklyCsv, WEEKLY_CSV_COLUMNS } from '../../../agent/report/weekly-csv.js';
+import { renderWeeklyHtml } from '../../../agent/report/weekly-html.js';
+import { renderWeeklyJson, WEEKLY_JSON_SCHEMA } from '../../../agent/report/weekly-json.js';
+import { mdText, renderWeeklyMarkdown } from '../../../agent/report/weekly-markdown.js';
+import { buildWeeklyReport, type WeeklyReport } from '../../../agent/report/weekly-report.js';
+import { END_MS, fillTwoWeeks } from '../../fixtures/report/two-weeks.js';
+
+/** A strict RFC 4180 reader: records end in CRLF; quoted fields may hold commas, quotes and CRLF. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let field = '';
+  let row: string[] = [];
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), (i += 2);
+      else if (c === '"') (quoted = false), i++;
+      else (field += c), i++;
+    } else if (c === '"' && field === '') (quoted = true), i++;
+    else if (c === ',') row.push(field), (field = ''), i++;
+    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), (i += 2);
+    else if (c === '\n' || c === '\r' || c === '"') throw new Error(`bare ${JSON.stringify(c)} at ${i}`);
+    else (field += c), i++;
+  }
+  if (field !== '' || row.length) throw new Error('last record not terminated by CRLF');
+  return rows;
+}
+
+let report: WeeklyReport;
+let facts: ProbeFact[];
+const HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>';
+
+beforeAll(async () => {
+  const ledger = SqliteLedger.open(':memory:');
+  await fillTwoWeeks(ledger);
+  facts = await ledger.probeFacts(END_MS - 14 * 86_400_000, END_MS);
+  report = buildWeeklyReport(facts, { endMs: END_MS });
+  await ledger.close();
+});
+
+/** The fixture plus one probe whose header-derived verdict and whose names are hostile. */
+function hostileReport(): WeeklyReport {
+  const extra: ProbeFact = {
+    id: '01KZZZZZZZZZZZZZZZZZZZZZZZ', path: 'pipe|path', seed: 's', provider: '=HYPERLINK("x"),evil', createdAtMs: END_MS - 3_600_000,
+    status: 'accepted', errorReason: null, smtpCode: 250, outcome: 'spam', copies: 1, late: false, deliveryLatencySeconds: 3,
+    auth: { spf: 'pass', dkim: 'pass', dmarc: HOSTILE },
+  };
+  return buildWeeklyReport([...facts, extra], { endMs: END_MS });
+}
+
+describe('CSV (RFC 4180)', () => {
+  it('one header row, every record the same fields, CRLF line ends', () => {
+    const rows = parseCsv(renderWeeklyCsv(report));
+    expect(rows[0]).toEqual([...WEEKLY_CSV_COLUMNS]);
+    for (const r of rows) expect(r).toHaveLength(WEEKLY_CSV_COLUMNS.length);
+    // 4 cells + 2 paths for each week, 7 days x 4 cells.
+    expect(rows).toHaveLength(1 + 6 + 6 + 28);
+    expect(rows.filter((r) => r[0] === 'week')).toHaveLength(6);
+  });
+
+  it('carries the exact numbers', () => {
+    const rows = parseCsv(renderWeeklyCsv(report));
+    const col = (name: string) => WEEKLY_CSV_COLUMNS.indexOf(name as (typeof WEEKLY_CSV_COLUMNS)[number]);
+    const gt = rows.find((r) => r[0] === 'week' && r[3] === 'gmail' && r[4] === 'transit')!;
+    expect(gt[col('from')]).toBe('2026-11-16T00:00:00.000Z');
+    expect(gt[col('until')]).toBe('2026-11-23T00:00:00.000Z');
+    expect(gt[col('spam')]).toBe('21');
+    expect(gt[col('spam_share')]).toBe('0.3');
+    expect(gt[col('inbox_change_pp')]).toBe('-30');
+    expect(gt[col('latency_p95_seconds')]).toBe('30');
+    expect(gt[col('auth_fail_dkim')]).toBe('21');
+    const ot = rows.find((r) => r[0] === 'week' && r[3] === 'outlook' && r[4] === 'transit')!;
+    expect(ot[col('send_errors')]).toBe('7');
+    expect(ot[col('inbox_share')]).toBe('0.888889');
+    expect(ot[col('duplicates')]).toBe('7');
+    const peering = rows.find((r) => r[0] === 'week' && r[3] === '*' && r[4] === 'peering')!;
+    expect(peering[col('probes')]).toBe('141');
+    const prev = rows.find((r) => r[0] === 'previous_week' && r[3] === 'gmail' && r[4] === 'peering')!;
+    expect(prev[col('inbox_share')]).toBe('0.8');
+    expect(prev[col('inbox_change_pp')]).toBe('');
+    const day = rows.find((r) => r[0] === 'day' && r[1] === '2026-11-19T00:00:00.000Z' && r[3] === 'gmail' && r[4] === 'transit')!;
+    expect(day[col('spam')]).toBe('3');
+    expect(day[col('until')]).toBe('2026-11-20T00:00:00.000Z');
+  });
+
+  it('quotes commas and quotes, and defuses spreadsheet formulas, in names', () => {
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('line\r\nbreak')).toBe('"line\r\nbreak"');
+    expect(csvField(-30)).toBe('-30');
+    const rows = parseCsv(renderWeeklyCsv(hostileReport()));
+    const evil = rows.find((r) => r[0] === 'week' && r[4] === 'pipe|path' && r[3] !== '*')!;
+    expect(evil[3]).toBe(`'=HYPERLINK("x"),evil`);
+  });
+});
+
+describe('Markdown', () => {
+  it('has the tables with the numbers and week-over-week changes', () => {
+    const md = renderWeeklyMarkdown(report);
+    expect(md).toContain('# seedwatch weekly report');
+    expect(md).toContain('**2026-11-16 00:00:00 UTC → 2026-11-23 00:00:00 UTC**');
+    expect(md).toContain('| gmail | transit | 70 | 70.0% | −30.0 pp | 30.0% | +30.0 pp | – | 0.0% | ±0.0 pp | 0.0% | 0.0% | 15 s | 30 s | 0 / 21 / 0 | 0 |');
+    expect(md).toContain('| gmail | peering | 70 | 90.0% | +10.0 pp | 0.0% | −10.0 pp | promotions 10.0% |');
+    expect(md).toContain('| peering | 141 | 90.0% |');
+    expect(md).toContain('- outlook / transit: dmarc=fail ×7, spf=softfail ×7');
+    expect(md).toContain('- outlook / transit: rejected ×7');
+    expect(md).toContain('| 2026-11-19 | gmail | transit | 10 | 70.0% | 30.0% |');
+    // Every table row has the header's number of cells.
+    const tables = md.split('\n\n').filter((b) => b.startsWith('|'));
+    expect(tables).toHaveLength(3);
+    for (const t of tables) {
+      const lines = t.trim().split('\n');
+      const cells = (l: string) => l.replace(/\\\|/g, '').split('|').length;
+      for (const l of lines) expect(cells(l)).toBe(cells(lines[0]));
+    }
+  });
+
+  it('neutralises pipes, emphasis and inline HTML in data', () => {
+    expect(mdText('a|b')).toBe('a\\|b');
+    expect(mdText('<b>*x*</b>')).toBe('&lt;b&gt;\\*x\\*&lt;/b&gt;');
+    const md = renderWeeklyMarkdown(hostileReport());
+    expect(md).not.toContain('<script>');
+    expect(md).not.toContain('<img');
+    expect(md).toContain('dmarc=&lt;script&gt;alert(1)&lt;/script&gt;"&gt;&lt;img src=x onerror=alert(2)&gt; ×1');
+    expect(md).toContain('pipe\\|path');
+  });
+});
+
+describe('JSON', () => {
+  it('is the report itself, with its schema and ISO bounds', () => {
+    const doc = JSON.parse(renderWeeklyJson(report));
+    expect(doc.schema).toBe(WEEKLY_JSON_SCHEMA);
+    expect(doc.start).toBe('2026-11-16T00:00:00.000Z');
+    expect(doc.end).toBe('2026-11-23T00:00:00.000Z');
+    expect(doc.previousStart).toBe('2026-11-09T00:00:00.000Z');
+    const { schema, start, end, previousStart, ...rest } = doc;
+    expect(rest).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(doc.rows[1].changePp.spam).toBe(30);
+  });
+});
+
+describe('HTML', () => {
+  it('is self-contained: inline style, two inline SVG charts, no script, nothing external', () => {
+    const page = renderWeeklyHtml(report, { nonce: 'abc123' });
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect(page.match(/<svg /g)).toHaveLength(2);
+    expect(page).toContain('<style nonce="abc123">');
+    expect(page).not.toMatch(/<script|<link|<img|src=|@import|url\(/i);
+    expect(page).not.toMatch(/style="/);
+    expect(page).toContain('Daily inbox share per provider × path');
+    expect(page).toContain('Delivery latency per path');
+    // One line per provider x path in the inbox chart, two per path in the latency chart.
+    expect(page.match(/<g class="series">/g)).toHaveLength(4 + 4);
+  });
+
+  it('shows the numbers in the provider x path table', () => {
+    const page = renderWeeklyHtml(report);
+    const row = page.match(/<tr data-row="outlook\|transit">.*?<\/tr>/)![0];
+    expect(row).toContain('<td class="warn" data-k="inbox">88.9%</td>');
+    expect(row).toContain('<td class="bad" data-k="d-inbox">−11.1 pp</td>');
+    expect(row).toContain('<td data-k="p95">40 s</td>');
+    expect(row).toContain('data-k="auth" class="bad">7 / 0 / 7</td>');
+    expect(row).toContain('data-k="errors" class="bad">7</td>');
+  });
+
+  it('escapes header-derived text and names', () => {
+    const page = renderWeeklyHtml(hostileReport());
+    expect(page).not.toContain('<script>alert');
+    expect(page).not.toContain('<img src=x');
+    expect(page).toContain('dmarc=&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;');
+    expect(page).toContain('data-row="=HYPERLINK(&quot;x&quot;),evil|pipe|path"');
+  });
+
+  it('html`` escapes values and keeps SafeHtml', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    expect(html`<p title="${'"x'}">${['<b>', rawHtml('<i>ok</i>'), 3, null, undefined, false]}</p>`.value).toBe('<p title="&quot;x">&lt;b&gt;<i>ok</i>3</p>');
+  });
+});
