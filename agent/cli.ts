@@ -6,11 +6,6 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_ERROR = 2;
 
-function notYet(command: string, issue: string): never {
-  process.stderr.write(`seedwatch ${command}: not available yet (${issue} has not landed)\n`);
-  process.exit(EXIT_ERROR);
-}
-
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -71,7 +66,10 @@ export function buildProgram(): Command {
     .option('--week', 'the last 7 days (default)')
     .addOption(new Option('--format <format>', 'output format').choices(['html', 'md', 'csv', 'json']).default('md'))
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async () => notYet('report', 'issue 7 (demo, status page and weekly report)'));
+    .action(async (opts: { config: string; week?: boolean; format: 'html' | 'md' | 'csv' | 'json'; out?: string }) => {
+      const { reportCommand } = await import('./cli/report.js');
+      process.exitCode = await reportCommand(opts);
+    });
 
   program
     .command('dashboards')

@@ -1,12 +1,20 @@
 import type express from 'express';
 import type { Agent } from '../agent.js';
+import { systemClock } from '../clock.js';
+import { mountPages } from '../pages/mount-pages.js';
 
-/**
- * Mount the status page and the weekly report when that module is present (issue 7);
- * the agent runs without them otherwise.
- */
+/** The status page `/` and the weekly report `/report/weekly`, behind the API's bearer guard. */
 export function mountDefaultPages(app: express.Express, guard: express.RequestHandler, agent: Agent): void {
-  void app;
-  void guard;
-  void agent;
+  mountPages(app, guard, {
+    ledger: agent.ledger,
+    clock: systemClock,
+    mailboxes: () =>
+      agent.mailboxes().map((h) => ({
+        seed: h.seed,
+        provider: h.provider,
+        up: h.up,
+        connectedOnce: h.connectedOnce,
+        lastError: h.lastError?.message,
+      })),
+  });
 }

@@ -193,8 +193,12 @@ describe('seedwatch run (daemon)', () => {
         peering: accepted.filter((p) => p.path === 'peering').length,
         transit: accepted.filter((p) => p.path === 'transit').length,
       });
-      const ambiguous = await prom.query('sum(seedwatch_probe_send_errors_total{reason="ambiguous"})');
-      expect(Number(ambiguous[0].value[1])).toBe(probes.filter((p) => p.status === 'ambiguous').length);
+      const ambiguousInLedger = probes.filter((p) => p.status === 'ambiguous').length;
+      expect(text.split('\n').filter((l) => l.startsWith('seedwatch_probe_send_errors_total{') && l.includes('reason="ambiguous"')).reduce((a, l) => a + Number(l.split(' ').pop()), 0)).toBe(ambiguousInLedger);
+      await waitFor(async () => {
+        const r = await prom.query('sum(seedwatch_probe_send_errors_total{reason="ambiguous"})');
+        return r.length === 1 && Number(r[0].value[1]) === ambiguousInLedger;
+      }, { timeoutMs: 10_000, what: `Prometheus ambiguous total = ${ambiguousInLedger}` });
     } finally {
       const t0 = Date.now();
       b.child.kill('SIGTERM');
@@ -206,13 +210,23 @@ describe('seedwatch run (daemon)', () => {
 
   it('seedwatch probe prints the placement table and exits 1 when transit lands in spam (--fail-on "spam>0.2")', async () => {
     writeFileSync(join(dir, 'probe.yaml'), configYaml('0 0 1 1 *').replace(/listen: .*/, `listen: 127.0.0.1:${await freePort()}`));
+    // Asynchronous: the relays live in this process and must keep serving while probe runs.
     const run = (args: string[]) =>
-      spawnSync(process.execPath, [BIN, 'probe', '--config', join(dir, 'probe.yaml'), ...args], {
-        env: { ...process.env, SW_DAEMON_PW: PASSWORD },
-        encoding: 'utf8',
-        timeout: 60_000,
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, 'probe', '--config', join(dir, 'probe.yaml'), ...args], {
+          env: { ...process.env, SW_DAEMON_PW: PASSWORD },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('exit', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
       });
-    const failing = run(['--wait', '20s', '--fail-on', 'spam>0.2']);
+    const failing = await run(['--wait', '20s', '--fail-on', 'spam>0.2']);
     expect(failing.status, failing.stderr).toBe(1);
     expect(failing.stdout).toMatch(/^gmail\s+peering\s+1\s+100%\s+0%/m);
     expect(failing.stdout).toMatch(/^gmail\s+transit\s+1\s+0%\s+100%/m);
@@ -221,7 +235,7 @@ describe('seedwatch run (daemon)', () => {
     expect(failing.stdout).toMatch(/gmail \/ transit: spam>0\.2/);
     expect(failing.stdout).not.toMatch(/gmail \/ peering: spam>0\.2/);
 
-    const json = run(['--wait', '20s', '--json', '--fail-on', 'missing>0']);
+    const json = await run(['--wait', '20s', '--json', '--fail-on', 'missing>0']);
     expect(json.status, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout);
     expect(report.ok).toBe(true);
