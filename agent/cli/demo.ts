@@ -1,6 +1,108 @@
-import { EXIT_ERROR } from '../cli.js';
+/**
+ * `seedwatch demo`: the unchanged agent against the embedded sandbox providers, everything in
+ * this process on 127.0.0.1, no credentials. The sandbox's mailboxes log in with a random
+ * password that only this process knows (in SEEDWATCH_DEMO_PASSWORD); the generated config
+ * is written into the data dir (a temp dir unless --data-dir) and loaded like any other.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EXIT_ERROR, EXIT_OK } from '../cli.js';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { createLogger } from '../log.js';
+import { DEMO_PASSWORD_ENV, sandboxPresets } from '../sandbox/demo-config.js';
+import { startSandbox, type Sandbox } from '../sandbox/start-sandbox.js';
 
-export async function demoCommand(_opts: unknown): Promise<number> {
-  process.stderr.write('seedwatch demo: not available yet (issue 7 (demo, status page and weekly report) has not landed)\n');
-  return EXIT_ERROR;
+/** One probe cycle every 10 s, so the pages fill within a minute. */
+export const DEMO_SCHEDULE = '*/10 * * * * *';
+/** A probe not seen within a minute is missing (the sandbox's slow tail reaches 90 s: some will be late). */
+export const DEMO_DEADLINE = '60s';
+/** The generated config's file name inside the data dir. */
+export const DEMO_CONFIG_FILE = 'seedwatch-demo.yaml';
+/**
+ * Bounds the whole shutdown after SIGINT/SIGTERM (the agent's own budget is 9 s); past it the
+ * process exits anyway with EXIT_ERROR, so a stop never takes more than ~10 s.
+ */
+export const DEMO_STOP_BUDGET_MS = 9_500;
+/** The probes are DKIM-signed like a real sender's, with a key made for this run. */
+export const DEMO_DKIM = { domain: 'mail.example.com', selector: 'demo', privateKeyFile: 'dkim-demo.pem' };
+
+export async function demoCommand(opts: { dataDir?: string; listen: string }): Promise<number> {
+  const logger = createLogger();
+  const tempDir = opts.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'seedwatch-demo-')) : null;
+  const dataDir = tempDir ?? resolve(opts.dataDir as string);
+  const password = randomBytes(24).toString('base64url');
+  process.env[DEMO_PASSWORD_ENV] = password;
+
+  let sandbox: Sandbox | null = null;
+  let agent: { url: string; stop(): Promise<void> } | null = null;
+  const cleanUp = async () => {
+    await agent?.stop();
+    await sandbox?.stop();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  };
+
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    sandbox = await startSandbox({ password, logger: logger.child({ component: 'sandbox' }) });
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dataDir, DEMO_DKIM.privateKeyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const file = join(dataDir, DEMO_CONFIG_FILE);
+    const yaml = sandbox.configYaml({ listen: opts.listen, dataDir: '.', schedule: DEMO_SCHEDULE, deadline: DEMO_DEADLINE, dkim: DEMO_DKIM });
+    writeFileSync(file, yaml, { mode: 0o600 });
+    const config = loadConfig(file, { presets: sandboxPresets() });
+    const { startAgent } = await import('../agent.js');
+    const { mountDefaultPages } = await import('./pages.js');
+    agent = await startAgent({ config, env: process.env, logger, mount: mountDefaultPages });
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`seedwatch demo: ${err.message}\n`);
+    else process.stderr.write(`seedwatch demo: cannot start: ${(err as Error).message}\n`);
+    await cleanUp().catch(() => undefined);
+    return EXIT_ERROR;
+  }
+
+  const url = agent.url;
+  process.stdout.write(
+    [
+      'seedwatch demo: the agent is probing sandbox providers (gmail, outlook, yahoo, orange) over two paths (peering, transit).',
+      `  status page    ${url}/`,
+      `  metrics        ${url}/metrics`,
+      `  weekly report  ${url}/report/weekly`,
+      `  API summary    ${url}/api/summary`,
+      `  data dir       ${dataDir}${tempDir ? ' (temporary, removed on exit)' : ''}`,
+      'Transit into Outlook turns to spam during minutes 0-4 of every quarter hour. Ctrl-C stops.',
+      '',
+    ].join('\n'),
+  );
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    let exitCode: number | null = null;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping the demo');
+      // Unref'd: it fires only if something still holds the process at the end of the budget.
+      const budget = setTimeout(() => {
+        if (exitCode === null) logger.error({ budgetMs: DEMO_STOP_BUDGET_MS }, 'demo did not stop in time; exiting anyway');
+        else logger.warn('a handle outlived the demo shutdown; exiting');
+        process.exit(exitCode ?? EXIT_ERROR);
+      }, DEMO_STOP_BUDGET_MS);
+      budget.unref();
+      cleanUp().then(
+        () => {
+          exitCode = EXIT_OK;
+          resolveExit(EXIT_OK);
+        },
+        (err) => {
+          logger.error({ err: (err as Error).message }, 'unclean stop');
+          exitCode = EXIT_ERROR;
+          resolveExit(EXIT_ERROR);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 }
