@@ -11,7 +11,7 @@ import { checkSecrets, ConfigError, secretResolver, type Config } from './config
 import { fanOut, type AgentEvents } from './events.js';
 import { createApp, listen, type Readiness } from './http/server.js';
 import type { Ledger } from './ledger/ledger.js';
-import { SqliteLedger } from './ledger/sqlite-ledger.js';
+import { LedgerError, SqliteLedger } from './ledger/sqlite-ledger.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { createProbeIdFactory } from './probe-id.js';
@@ -57,6 +57,38 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
+/** Ledger methods that write: one failing (disk full, read-only) makes the agent unready until one succeeds. */
+const LEDGER_WRITES = new Set([
+  'insertProbe', 'markSendStarted', 'recordSendResult', 'recordObservation', 'markMissing', 'recoverInterrupted',
+  'setFolderState', 'recordMailboxError', 'startCycle', 'finishCycle', 'setState',
+]);
+
+/**
+ * The ledger as every module sees it, reporting the outcome of each write: sendProbe, the
+ * watchers and the scheduler turn a failed write into a result or a log line (they never
+ * throw), so without this /readyz would stay 200 while nothing can be recorded.
+ */
+function reportLedgerWrites<T extends Ledger>(ledger: T, report: (err: unknown) => void): T {
+  return new Proxy(ledger, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      const fn = v as (...a: unknown[]) => unknown;
+      if (typeof prop !== 'string' || !LEDGER_WRITES.has(prop)) return fn.bind(target);
+      return async (...args: unknown[]) => {
+        try {
+          const r = await fn.apply(target, args);
+          report(null);
+          return r;
+        } catch (err) {
+          report(err);
+          throw err;
+        }
+      };
+    },
+  });
+}
+
 export function ledgerPath(config: Config): string {
   return join(config.dataDirAbs, 'ledger.sqlite');
 }
@@ -71,8 +103,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   if (secretProblems.length > 0) throw new ConfigError(secretProblems.map((s) => s.error!));
   const resolveSecret = secretResolver(config, env);
 
-  const ledger = SqliteLedger.open(opts.ledgerFile ?? ledgerPath(config));
   let ledgerError: string | null = null;
+  let ledgerWriteError: string | null = null;
+  const ledger = reportLedgerWrites(SqliteLedger.open(opts.ledgerFile ?? ledgerPath(config)), (err) => {
+    if (err === null) {
+      if (ledgerWriteError) logger.info('ledger writable again');
+      ledgerWriteError = null;
+    } else if (err instanceof LedgerError && err.code === 'LEDGER_WRITE') {
+      if (!ledgerWriteError) logger.error({ err: err.message }, 'ledger write failed: nothing can be recorded; not ready until a write succeeds');
+      ledgerWriteError = err.message;
+    }
+  });
   const interrupted = await ledger.recoverInterrupted(clock.nowMs());
   if (interrupted.length > 0) {
     logger.warn({ count: interrupted.length }, 'probes interrupted mid-send by the last stop recorded as ambiguous (never re-sent)');
@@ -97,9 +138,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const reconciler = new Reconciler({ ledger, events, clock, log: logger });
 
   let cycleRunning: Promise<CycleResult> | null = null;
-  const oneCycle = async (): Promise<CycleResult> => {
+  const oneCycle = async (cycleId?: string): Promise<CycleResult> => {
     try {
-      const result = await runCycle({ config, paths, ledger, clock, events, logger, idFactory, resolveSecret });
+      const result = await runCycle({ config, paths, ledger, clock, events, logger, idFactory, resolveSecret, cycleId });
       ledgerError = null;
       return result;
     } catch (err) {
@@ -107,9 +148,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       throw err;
     }
   };
-  const guardedCycle = (): Promise<CycleResult> => {
+  const guardedCycle = (cycleId?: string): Promise<CycleResult> => {
     if (cycleRunning) return cycleRunning;
-    cycleRunning = oneCycle().finally(() => {
+    cycleRunning = oneCycle(cycleId).finally(() => {
       cycleRunning = null;
     });
     return cycleRunning;
@@ -122,7 +163,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     clock,
     logger,
     newId: () => idFactory(clock.nowMs()),
-    runCycle: async () => (await guardedCycle()).probes.length,
+    runCycle: async (cycleId) => (await guardedCycle(cycleId)).probes.length,
     onCycleFinished: (at) => metrics.cycleFinished(at),
     onOverlap: () => metrics.cycleOverlapped(),
   });
@@ -132,7 +173,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const down = health.filter((h) => !h.connectedOnce).map((h) => h.seed);
     const checks: Readiness['checks'] = {
       config: { ok: true, detail: config.file },
-      ledger: ledgerError ? { ok: false, detail: ledgerError } : { ok: true },
+      ledger: ledgerError || ledgerWriteError ? { ok: false, detail: (ledgerWriteError ?? ledgerError)! } : { ok: true },
       mailboxes: down.length ? { ok: false, detail: `never connected: ${down.join(', ')}` } : { ok: true },
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
@@ -148,7 +189,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     url: '',
     readiness,
     mailboxes: () => watchers.health(),
-    runCycleNow: guardedCycle,
+    runCycleNow: () => guardedCycle(),
     stop: async () => {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
       const orderly = (async () => {

@@ -19,6 +19,8 @@ export interface RunCycleOptions {
   events: AgentEvents;
   logger: Logger;
   idFactory: ProbeIdFactory;
+  /** The scheduler's cycle id (the ledger's cycles row); a new id when absent. */
+  cycleId?: string;
   /** Defaults to config.seeds. */
   seeds?: Pick<SeedConfig, 'name' | 'address' | 'provider'>[];
   /** Resolves probe.dkim.privateKey; defaults to the config's resolver (env + files). */
@@ -52,7 +54,7 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
   const { config, paths, clock, logger } = opts;
   const seeds = opts.seeds ?? config.seeds;
   const startedAtMs = clock.nowMs();
-  const cycleId = opts.idFactory(startedAtMs);
+  const cycleId = opts.cycleId ?? opts.idFactory(startedAtMs);
 
   let dkimPrivateKey: SecretValue | undefined;
   let dkimError: string | undefined;
