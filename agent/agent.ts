@@ -14,6 +14,7 @@ import type { Ledger } from './ledger/ledger.js';
 import { LedgerError, SqliteLedger } from './ledger/sqlite-ledger.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
+import { OAuth2Tokens } from './auth/oauth2-tokens.js';
 import { createProbeIdFactory } from './probe-id.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-cycle.js';
@@ -123,7 +124,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   await metrics.bootstrap();
   const events = fanOut(metrics.events, opts.events ?? {});
   const idFactory = createProbeIdFactory();
-  const paths = createPaths(config, resolveSecret, logger, clock);
+  const oauth2 = OAuth2Tokens.withLedger(ledger, config.dataDirAbs, { clock, log: logger });
+  const paths = createPaths(config, resolveSecret, logger, clock, oauth2);
 
   const watchers = watchAll({
     seeds: config.seeds,
@@ -134,6 +136,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     deadlineMs: config.deadline,
     clock,
     log: logger,
+    oauth2,
   });
   const reconciler = new Reconciler({ ledger, events, clock, log: logger });
 

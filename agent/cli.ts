@@ -72,6 +72,27 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('auth')
+    .description('obtain the first OAuth2 refresh token of a seed mailbox (outlook: device code; gmail: browser on this machine)')
+    .addOption(new Option('--provider <provider>', 'the seed\'s provider').choices(['gmail', 'outlook']).makeOptionMandatory())
+    .requiredOption('--client-id <id>', 'OAuth client registered for seedwatch')
+    .option('--client-secret-env <name>', 'read the client secret from this environment variable')
+    .option('--client-secret-file <file>', 'read the client secret from this file')
+    .option('--tenant <tenant>', 'Microsoft: consumers (default), organizations, or a tenant id')
+    .option('--scope <scope>', "override the preset's scope")
+    .option('--login-hint <address>', 'the seed address (pre-selects the account)')
+    .option('--out <file>', 'refresh token file, mode 0600 (default ./<provider>-refresh-token)')
+    .option('--force', 'overwrite --out')
+    .option('--port <n>', 'gmail: loopback port for the redirect', (v) => Number(v))
+    .option('--authorize-url <url>', 'override the authorization endpoint')
+    .option('--device-code-url <url>', 'override the device-code endpoint')
+    .option('--token-url <url>', 'override the token endpoint')
+    .action(async (opts) => {
+      const { authCommand } = await import('./cli/auth.js');
+      process.exitCode = await authCommand(opts);
+    });
+
+  program
     .command('dashboards')
     .description('write the Grafana dashboard JSON (and the Prometheus rules) to a directory')
     .option('--out <dir>', 'output directory', 'dashboards')

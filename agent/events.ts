@@ -9,7 +9,7 @@ export interface AgentEvents {
   /** A probe's SMTP attempt ended (row.status is accepted, failed or ambiguous). */
   sendFinished(row: ProbeRow): void;
   /** A copy of a probe was recorded (kind first, duplicate or late; never already-recorded). */
-  observed(result: ObservationResult & { placement: string }): void;
+  observed(result: ObservationResult): void;
   /** Probes whose deadline passed unseen. */
   missing(rows: ProbeRow[]): void;
   /** A seed's IMAP session became healthy (true) or was lost (false). */

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { Config, SecretResolver } from '../config/load-config.js';
+import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import type { Logger } from '../log.js';
 import { MxPath } from './mx-path.js';
 import type { PathVerifyResult, ProbeEnvelope, ProbePath, SendOutcome } from './probe-path.js';
@@ -9,10 +10,16 @@ import { SmtpPath } from './smtp-path.js';
  * One ProbePath per configured path, in config order. A path that cannot be built (a missing
  * secret, say) is still returned, carrying `setupError`: it sends nothing and the others go on.
  */
-export function createPaths(config: Config, resolveSecret: SecretResolver, logger: Logger, clock: Clock = systemClock): ProbePath[] {
+export function createPaths(
+  config: Config,
+  resolveSecret: SecretResolver,
+  logger: Logger,
+  clock: Clock = systemClock,
+  oauth2?: OAuth2Tokens,
+): ProbePath[] {
   const seedDomains = config.seeds.map((s) => s.address.slice(s.address.lastIndexOf('@') + 1).toLowerCase());
   return config.paths.map((p, i) => {
-    const deps = { clock, logger: logger.child({ path: p.name }), resolveSecret };
+    const deps = { clock, logger: logger.child({ path: p.name }), resolveSecret, ...(oauth2 ? { oauth2 } : {}) };
     try {
       const path: ProbePath = p.smtp
         ? new SmtpPath(p, i, deps)

@@ -1,5 +1,6 @@
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
-import XOAuth2 from 'nodemailer/lib/xoauth2';
+import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
+import { smtpXOAuth2Auth } from '../auth/smtp-xoauth2.js';
 import type { Clock } from '../clock.js';
 import type { PathConfig, SecretResolver } from '../config/load-config.js';
 import type { Logger } from '../log.js';
@@ -14,6 +15,8 @@ export interface PathDeps {
   clock: Clock;
   logger: Logger;
   resolveSecret: SecretResolver;
+  /** Shared OAuth2 access tokens (rotated refresh tokens persisted); a private cache when absent. */
+  oauth2?: OAuth2Tokens;
 }
 
 /**
@@ -49,7 +52,7 @@ export class SmtpPath implements ProbePath {
       ...(cfg.localAddress ? { localAddress: cfg.localAddress } : {}),
     };
     try {
-      this.auth = buildAuth(smtp.auth, index, deps.resolveSecret);
+      this.auth = buildAuth(cfg, index, deps);
     } catch (err) {
       // The message names the field and the env var or file, never a value (SecretError).
       this.setupError = `path "${cfg.name}": ${(err as Error).message}`;
@@ -135,21 +138,10 @@ function isSilentDrop(err: SmtpErrorLike): boolean {
   return (err.code === 'ECONNECTION' || err.code === 'ESOCKET') && !err.responseCode;
 }
 
-function buildAuth(
-  auth: NonNullable<PathConfig['smtp']>['auth'],
-  index: number,
-  resolveSecret: SecretResolver,
-): SMTPConnectionAuth | undefined {
+function buildAuth(cfg: PathConfig, index: number, deps: PathDeps): SMTPConnectionAuth | undefined {
+  const auth = cfg.smtp?.auth;
   if (!auth) return undefined;
   const field = `paths[${index}].smtp.auth`;
-  if (auth.pass) return { user: auth.user, pass: resolveSecret(auth.pass, `${field}.pass`).reveal() };
-  const o = auth.oauth2!;
-  const oauth2 = new XOAuth2({
-    user: auth.user,
-    clientId: o.clientId,
-    ...(o.clientSecret ? { clientSecret: resolveSecret(o.clientSecret, `${field}.oauth2.clientSecret`).reveal() } : {}),
-    refreshToken: resolveSecret(o.refreshToken, `${field}.oauth2.refreshToken`).reveal(),
-    ...(o.tokenUrl ? { accessUrl: o.tokenUrl } : {}),
-  });
-  return { user: auth.user, oauth2 };
+  if (auth.pass) return { user: auth.user, pass: deps.resolveSecret(auth.pass, `${field}.pass`).reveal() };
+  return smtpXOAuth2Auth((deps.oauth2 ?? new OAuth2Tokens()).forPath(cfg, index, deps.resolveSecret), auth.user);
 }

@@ -220,8 +220,8 @@ async function scanBatch(
       probeIdSource: c.source,
       gmailCategory: tabs?.get(c.uid),
       gmailCategoryError: tabError,
-      trustedAuthservIds: ctx.seed.preset.authservIds,
-      providerReceivedHosts: providerReceivedHostsFor(ctx.seed.provider),
+      trustedAuthservIds: ctx.seed.trust.authservIds,
+      providerReceivedHosts: ctx.seed.trust.receivedHosts.length > 0 ? ctx.seed.trust.receivedHosts : providerReceivedHostsFor(ctx.seed.provider),
       observedAtMs: ctx.clock.nowMs(),
     });
     const r = await ctx.ledger.recordObservation(obs);

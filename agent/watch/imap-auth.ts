@@ -1,29 +1,51 @@
+import { OAuth2Error } from '../auth/oauth2-error.js';
+import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import type { SecretResolver, SeedConfig } from '../config/load-config.js';
+import { SecretError } from '../config/secret.js';
 import { WatchError } from './watch-error.js';
 
 /**
- * imapflow's `auth` option. `pass` for password login; `accessToken` (XOAUTH2 / OAUTHBEARER)
- * is where issue 8 plugs OAuth2 in without touching the watcher.
+ * imapflow's `auth` option. `pass` for password login; `accessToken` for SASL OAUTHBEARER
+ * (RFC 7628) when the server offers it, else XOAUTH2 — imapflow picks by capability.
  */
 export type ImapAuth = { user: string; pass: string } | { user: string; accessToken: string };
 
 /**
  * The login credentials of one seed, resolved at each (re)connect so a rotated secret file is
- * picked up without a restart. Throws WatchError (code OAUTH2_UNSUPPORTED or SECRET_UNAVAILABLE);
- * the message names the field, never the value.
+ * picked up without a restart. OAuth2 seeds get an access token from `tokens` (cached until
+ * shortly before expiry, refreshed from the refresh token otherwise); without `tokens` a
+ * throw-away cache is used (no reuse between calls, nothing persisted).
+ *
+ * Throws WatchError SECRET_UNAVAILABLE (a secret cannot be read) or OAuth2Error (the token
+ * endpoint refused or failed; `authenticationFailed` set when the grant itself was refused).
+ * Messages name the seed and the field, never a value.
  */
-export async function imapAuth(seed: SeedConfig, resolveSecret: SecretResolver): Promise<ImapAuth> {
+export async function imapAuth(seed: SeedConfig, resolveSecret: SecretResolver, tokens?: OAuth2Tokens): Promise<ImapAuth> {
   const a = seed.imap.auth;
-  if (a.kind === 'oauth2') {
-    throw new WatchError(
-      'OAUTH2_UNSUPPORTED',
-      `seed ${seed.name}: ${a.fieldPath}: OAuth2 login for IMAP is not supported yet (use a password / app password for now)`,
-    );
-  }
   try {
+    if (a.kind === 'oauth2') {
+      const source = (tokens ?? new OAuth2Tokens()).forSeed(seed, resolveSecret);
+      return { user: seed.imap.user, accessToken: (await source.accessToken()).reveal() };
+    }
     const secret = resolveSecret(a.password, a.fieldPath);
     return { user: seed.imap.user, pass: secret.reveal() };
   } catch (err) {
-    throw new WatchError('SECRET_UNAVAILABLE', `seed ${seed.name}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof OAuth2Error) throw err; // already names the seed
+    if (err instanceof SecretError || (err as { code?: unknown })?.code === 'SECRET_UNAVAILABLE' || a.kind === 'password') {
+      throw new WatchError('SECRET_UNAVAILABLE', `seed ${seed.name}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
   }
+}
+
+/**
+ * The IMAP server refused a login made with `auth`: drop a refused access token so the next
+ * attempt refreshes. True when that next attempt is worth making soon (the refused token was
+ * not a fresh one, so a refresh may well fix it); false for passwords, for failures before the
+ * server was asked (token endpoint, secrets) and for a fresh token refused (retry slowly).
+ */
+export function imapLoginRefused(auth: ImapAuth | null, err: unknown, tokens: OAuth2Tokens): boolean {
+  if (!auth || !('accessToken' in auth) || err instanceof OAuth2Error) return false;
+  if ((err as { authenticationFailed?: unknown })?.authenticationFailed !== true) return false;
+  return tokens.invalidateAccessToken(auth.accessToken);
 }

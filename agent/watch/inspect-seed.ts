@@ -1,3 +1,4 @@
+import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 /**
  * For `seedwatch check`: log into one seed, list its folders, and say what the watcher would
  * watch and how. One session, logged out at the end; never throws.
@@ -25,12 +26,12 @@ export interface SeedInspection {
 export async function inspectSeed(
   seed: SeedConfig,
   resolveSecret: SecretResolver,
-  opts: { mode?: WatchMode; imapOptions?: Partial<ImapFlowOptions> } = {},
+  opts: { mode?: WatchMode; imapOptions?: Partial<ImapFlowOptions>; oauth2?: OAuth2Tokens } = {},
 ): Promise<SeedInspection> {
   const out: SeedInspection = { seed: seed.name, provider: seed.provider, ok: false };
   let client: ImapFlow | undefined;
   try {
-    const auth = await imapAuth(seed, resolveSecret);
+    const auth = await imapAuth(seed, resolveSecret, opts.oauth2);
     client = new ImapFlow(imapClientOptions(seed, auth, { idle: false, extra: opts.imapOptions }));
     client.on('error', () => undefined); // the awaited commands report it
     await client.connect();

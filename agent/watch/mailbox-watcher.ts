@@ -16,7 +16,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_BACKOFF, reconnectDelayMs, type BackoffPolicy } from './backoff.js';
 import type { ScanContext, WatchedFolder } from './folder-scan.js';
 import { IdleFolderSession, PollSession, type FolderSessionLike, type SessionHooks } from './folder-session.js';
-import { imapAuth, type ImapAuth } from './imap-auth.js';
+import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
+import { imapAuth, imapLoginRefused, type ImapAuth } from './imap-auth.js';
 import { imapClientOptions } from './imap-client.js';
 import { describeError, mailboxErrorKind, WatchError } from './watch-error.js';
 
@@ -46,6 +47,11 @@ export interface MailboxWatcherOptions {
   backoff?: BackoffPolicy;
   /** Extra imapflow options (tests: a private CA in tls.ca). Never used to weaken TLS. */
   imapOptions?: Partial<ImapFlowOptions>;
+  /**
+   * OAuth2 access tokens of oauth2 seeds (shared cache, rotated refresh tokens persisted by the
+   * composition root); default: a cache of this watcher's own, in memory only.
+   */
+  oauth2?: OAuth2Tokens;
 }
 
 export interface MailboxHealth {
@@ -115,12 +121,16 @@ export class MailboxWatcher {
   private wake: (() => void) | null = null;
   private endSession: ((err: unknown) => void) | null = null;
   private readonly state: MailboxHealth;
+  private readonly oauth2: OAuth2Tokens;
+  /** Credentials of the last connect attempt (to drop an access token the server refused). */
+  private lastAuth: ImapAuth | null = null;
 
   constructor(private readonly opts: MailboxWatcherOptions) {
     this.seed = opts.seed;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.log ?? silentLogger()).child({ seed: opts.seed.name });
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.oauth2 = opts.oauth2 ?? new OAuth2Tokens({ clock: this.clock, log: this.log });
     this.state = {
       seed: opts.seed.name,
       provider: opts.seed.provider,
@@ -195,7 +205,11 @@ export class MailboxWatcher {
       const kind = mailboxErrorKind(err);
       await this.reportError(kind, err);
       if (wasUp && this.clock.nowMs() - startedAt >= STABLE_SESSION_MS) attempt = 0;
-      const delay = reconnectDelayMs(attempt++, kind, this.backoff);
+      // A refused OAuth2 access token is dropped; when it came from the cache (not straight from
+      // a refresh), a refreshed one may well be accepted: retry at the first backoff step instead
+      // of the slow login pace. A refused refresh or a fresh token refused stays slow.
+      const retrySoon = kind === 'login' && imapLoginRefused(this.lastAuth, err, this.oauth2);
+      const delay = retrySoon ? reconnectDelayMs(0, 'connection', this.backoff) : reconnectDelayMs(attempt++, kind, this.backoff);
       this.state.nextRetryAtMs = this.clock.nowMs() + delay;
       this.log.warn({ kind, err: describeError(err), retryInMs: delay }, 'mailbox session lost; reconnecting later');
       await this.sleep(delay);
@@ -271,7 +285,9 @@ export class MailboxWatcher {
 
   private async connectAndWatch(): Promise<void> {
     const seed = this.seed;
-    const auth = await imapAuth(seed, this.opts.resolveSecret);
+    this.lastAuth = null;
+    const auth = await imapAuth(seed, this.opts.resolveSecret, this.oauth2);
+    this.lastAuth = auth;
     if (this.stopped) return;
     const primary = this.newClient(auth, seed.preset.connectionBudget >= 2);
     await primary.connect();

@@ -3,6 +3,7 @@
  * (for /readyz, the status page and `seedwatch probe`).
  */
 import type { ImapFlowOptions } from 'imapflow';
+import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import type { Clock } from '../clock.js';
 import type { SecretResolver, SeedConfig } from '../config/load-config.js';
 import type { AgentEvents } from '../events.js';
@@ -23,6 +24,8 @@ export interface WatchAllOptions {
   mode?: WatchMode;
   backoff?: BackoffPolicy;
   imapOptions?: Partial<ImapFlowOptions>;
+  /** Shared OAuth2 tokens (one cache per account; rotated refresh tokens persisted). */
+  oauth2?: OAuth2Tokens;
 }
 
 export interface WatchAll {
@@ -54,6 +57,7 @@ export function watchAll(opts: WatchAllOptions): WatchAll {
         mode: opts.mode,
         backoff: opts.backoff,
         imapOptions: opts.imapOptions,
+        oauth2: opts.oauth2,
       }),
     );
   }

@@ -18,7 +18,7 @@ export class WatchError extends Error {
   }
 }
 
-const TIMEOUT_CODES = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT', 'ETIMEOUT', 'ETIMEDOUT', 'LockTimeout']);
+const TIMEOUT_CODES = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT', 'ETIMEOUT', 'ETIMEDOUT', 'LockTimeout', 'OAUTH2_ENDPOINT_TIMEOUT']);
 const CONNECTION_CODES = new Set([
   'NoConnection',
   'EConnectionClosed',
@@ -32,6 +32,8 @@ const CONNECTION_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'SESSION_CLOSED',
+  // the OAuth2 token endpoint (a refused grant sets authenticationFailed: login)
+  'OAUTH2_ENDPOINT_UNREACHABLE',
 ]);
 
 interface ImapErrorShape {

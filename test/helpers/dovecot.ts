@@ -34,6 +34,14 @@ export interface DovecotOptions {
   mailboxes?: MailboxSpec[];
   /** also serve implicit TLS (imaps) with a self-signed cert, and allow STARTTLS on imap */
   tls?: boolean;
+  /**
+   * Also accept SASL XOAUTH2 and OAUTHBEARER: an `oauth2` passdb (before the passwd-file one)
+   * validates bearer tokens at this RFC 7662 introspection URL (POST token=...), which must
+   * answer {"active": true, "username": "<login user>"} for a valid token. Passwords still work.
+   * `mechanisms` (default both) picks what is advertised, e.g. ['xoauth2'] to test XOAUTH2 alone
+   * (clients prefer OAUTHBEARER when it is offered).
+   */
+  oauth2?: { introspectionUrl: string; mechanisms?: ('xoauth2' | 'oauthbearer')[] };
 }
 
 export interface DovecotServer {
@@ -109,7 +117,9 @@ function renderConfig(
   ports: { imap: number; lmtp: number; imaps?: number },
   specialUse: Map<string, SpecialUse>,
   tls: boolean,
+  oauth2?: DovecotOptions['oauth2'],
 ): string {
+  const oauthMechs = (oauth2?.mechanisms ?? ['xoauth2', 'oauthbearer']).join(' ');
   const mailboxSections = [...specialUse.entries()]
     .map(([name, flag]) => `  mailbox ${quote(name)} {\n    special_use = ${flag}\n  }`)
     .join('\n');
@@ -124,7 +134,7 @@ info_log_path = ${l.log}
 log_timestamp = "%Y-%m-%d %H:%M:%S "
 ${tls ? `ssl = yes\nssl_cert = <${l.dir}/tls/cert.pem\nssl_key = <${l.dir}/tls/key.pem` : 'ssl = no'}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${oauth2 ? ` ${oauthMechs}` : ''}
 # a failed login must not slow the next ones down by ~4 s (MACHINE-NOTES)
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
@@ -135,7 +145,7 @@ mail_location = maildir:~/Maildir
 # bench: hundreds of users / sessions at once
 default_process_limit = 2000
 default_client_limit = 8000
-passdb {
+${oauth2 ? `passdb {\n  driver = oauth2\n  mechanisms = ${oauthMechs}\n  args = ${l.dir}/dovecot-oauth2.conf.ext\n}\n` : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${l.dir}/users
 }
@@ -267,7 +277,21 @@ async function startIn(dir: string, opts: DovecotOptions): Promise<DovecotServer
   }
   fs.writeFileSync(path.join(dir, 'users'), passwd.join('\n') + '\n', { mode: 0o644 }); // read by the auth process (uid dovecot)
 
-  const writeConfig = () => fs.writeFileSync(layout.conf, renderConfig(layout, ports, specialUse, tls));
+  if (opts.oauth2) {
+    fs.writeFileSync(
+      path.join(dir, 'dovecot-oauth2.conf.ext'),
+      [
+        `introspection_url = ${opts.oauth2.introspectionUrl}`,
+        'introspection_mode = post',
+        'username_attribute = username',
+        'active_attribute = active',
+        'active_value = true',
+        '',
+      ].join('\n'),
+      { mode: 0o644 }, // read by the auth process (uid dovecot)
+    );
+  }
+  const writeConfig = () => fs.writeFileSync(layout.conf, renderConfig(layout, ports, specialUse, tls, opts.oauth2));
   writeConfig();
 
   // Sieve: compile every script now and fail loudly (a script that does not compile makes

@@ -15,7 +15,9 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-describe('detection delay (measurement)', () => {
+// A measurement (~80 s), not a behaviour test: run it with SEEDWATCH_MEASURE=1; `npm run bench`
+// measures the same figure at scale.
+describe.skipIf(!process.env.SEEDWATCH_MEASURE)('detection delay (measurement)', () => {
   let dc: DovecotServer;
   beforeAll(async () => {
     dc = await startDovecot({ users: [GMAIL_USER, OUTLOOK_USER] });

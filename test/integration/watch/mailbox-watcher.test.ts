@@ -244,11 +244,11 @@ describe('mailbox watcher against Dovecot', () => {
     expect((await ledger.totals()).mailboxErrors).toEqual([{ seed: 'gmail-bad', kind: 'login', count: 1 }]);
     await bad.stop();
 
-    const oauth = watcherFor(ledger, { ...seedFor(dc, GMAIL_USER, 'gmail-oauth'), imap: { ...seedFor(dc, GMAIL_USER, 'x').imap, auth: { kind: 'oauth2', clientId: 'c', refreshToken: { literal: 'r' }, fieldPath: 'seeds[1].imap.oauth2' } } }, events);
+    const oauth = watcherFor(ledger, { ...seedFor(dc, GMAIL_USER, 'gmail-oauth'), imap: { ...seedFor(dc, GMAIL_USER, 'x').imap, auth: { kind: 'oauth2', clientId: 'c', refreshToken: { literal: 'r' }, tokenUrl: 'http://127.0.0.1:1/token', fieldPath: 'seeds[1].imap.oauth2' } } }, events);
     oauth.start();
     await waitUntil(() => oauth.health().lastError, 'oauth2 error');
-    expect(oauth.health().lastError).toMatchObject({ kind: 'login' });
-    expect(oauth.health().lastError?.message).toMatch(/OAuth2 .* not supported yet/);
+    expect(oauth.health().lastError).toMatchObject({ kind: 'connection' });
+    expect(oauth.health().lastError?.message).toMatch(/seed gmail-oauth: cannot refresh the OAuth2 access token: token endpoint .* unreachable/);
     await oauth.stop();
 
     const seed = seedFor(dc, GMAIL_USER, 'gmail-restart');

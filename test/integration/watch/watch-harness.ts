@@ -36,6 +36,7 @@ export function seedFor(
     address: u.user,
     provider,
     preset: presets.get(provider)!,
+    trust: { authservIds: presets.get(provider)!.authservIds, receivedHosts: presets.get(provider)!.receivedHosts },
     imap: {
       host: dc.host,
       port: dc.imapPort,
@@ -100,13 +101,13 @@ export async function acceptedProbe(
 }
 
 export interface RecordingEvents extends AgentEvents {
-  observedList: (ObservationResult & { placement: string })[];
+  observedList: (ObservationResult)[];
   missingRows: ProbeRow[];
   states: { seed: string; up: boolean }[];
   errors: { seed: string; kind: string }[];
 }
 
-export function recordingEvents(onObserved?: (r: ObservationResult & { placement: string }) => void): RecordingEvents {
+export function recordingEvents(onObserved?: (r: ObservationResult) => void): RecordingEvents {
   const ev: RecordingEvents = {
     observedList: [],
     missingRows: [],

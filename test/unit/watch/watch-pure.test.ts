@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../agent/clock.js';
 import { loadPresets } from '../../../agent/config/preset.js';
-import { SecretValue } from '../../../agent/config/secret.js';
+import { SecretError, SecretValue } from '../../../agent/config/secret.js';
 import type { SeedConfig } from '../../../agent/config/load-config.js';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { noopEvents } from '../../../agent/events.js';
@@ -20,6 +20,7 @@ function seed(provider: string, over: Partial<SeedConfig> = {}): SeedConfig {
     address: 'a@b.test',
     provider,
     preset: presets.get(provider)!,
+    trust: { authservIds: presets.get(provider)!.authservIds, receivedHosts: presets.get(provider)!.receivedHosts },
     imap: { host: 'h', port: 993, secure: true, tls: { rejectUnauthorized: true }, user: 'u', auth: { kind: 'password', password: { env: 'PW' }, fieldPath: 'seeds[0].imap.password' } },
     folders: {},
     cleanup: 'trash',
@@ -126,9 +127,13 @@ describe('imapAuth', () => {
     });
     expect(auth).toEqual({ user: 'u', pass: 's3cret' });
   });
-  it('rejects OAuth2 seeds with a clear "not supported yet"', async () => {
+  it('an OAuth2 seed whose refresh token is missing names the field, never a value', async () => {
     const s = seed('outlook', { imap: { ...seed('outlook').imap, auth: { kind: 'oauth2', clientId: 'c', refreshToken: { env: 'RT' }, fieldPath: 'seeds[1].imap.oauth2' } } });
-    await expect(imapAuth(s, () => new SecretValue('x', 'x'))).rejects.toMatchObject({ code: 'OAUTH2_UNSUPPORTED', message: expect.stringMatching(/seeds\[1\]\.imap\.oauth2: OAuth2 .*not supported yet/) });
+    await expect(
+      imapAuth(s, () => {
+        throw new SecretError('seeds[1].imap.oauth2.refreshToken', 'environment variable RT is not set');
+      }),
+    ).rejects.toMatchObject({ code: 'SECRET_UNAVAILABLE', message: expect.stringMatching(/^seed \S+: seeds\[1\]\.imap\.oauth2\.refreshToken/) });
   });
   it('names the field, never the value, when the secret is missing', async () => {
     await expect(
