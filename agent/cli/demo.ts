@@ -1,8 +1,11 @@
 /**
  * `seedwatch demo`: the unchanged agent against the embedded sandbox providers, everything in
- * this process on 127.0.0.1, no credentials. The sandbox's mailboxes log in with a random
- * password that only this process knows (in SEEDWATCH_DEMO_PASSWORD); the generated config
- * is written into the data dir (a temp dir unless --data-dir) and loaded like any other.
+ * this process on 127.0.0.1, no real credentials. The sandbox's password mailboxes log in with
+ * a random password that only this process knows (in SEEDWATCH_DEMO_PASSWORD); the Outlook
+ * mailbox allows OAuth2 only, like Microsoft: the agent refreshes access tokens at the
+ * sandbox's token endpoint with a random refresh token (in SEEDWATCH_DEMO_OUTLOOK_REFRESH_TOKEN)
+ * and logs in with XOAUTH2. The generated config is written into the data dir (a temp dir
+ * unless --data-dir) and loaded like any other, with the shipped provider presets.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../cli.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger } from '../log.js';
-import { DEMO_PASSWORD_ENV, sandboxPresets } from '../sandbox/demo-config.js';
+import { DEMO_PASSWORD_ENV, demoRefreshTokenEnv } from '../sandbox/demo-config.js';
 import { startSandbox, type Sandbox } from '../sandbox/start-sandbox.js';
 
 /** One probe cycle every 10 s, so the pages fill within a minute. */
@@ -27,6 +30,8 @@ export const DEMO_CONFIG_FILE = 'seedwatch-demo.yaml';
 export const DEMO_STOP_BUDGET_MS = 9_500;
 /** The probes are DKIM-signed like a real sender's, with a key made for this run. */
 export const DEMO_DKIM = { domain: 'mail.example.com', selector: 'demo', privateKeyFile: 'dkim-demo.pem' };
+/** The sandbox's access tokens live 10 min, so a demo session sees the agent refresh them. */
+export const DEMO_ACCESS_TOKEN_TTL_SECONDS = 600;
 
 export async function demoCommand(opts: { dataDir?: string; listen: string }): Promise<number> {
   const logger = createLogger();
@@ -34,6 +39,8 @@ export async function demoCommand(opts: { dataDir?: string; listen: string }): P
   const dataDir = tempDir ?? resolve(opts.dataDir as string);
   const password = randomBytes(24).toString('base64url');
   process.env[DEMO_PASSWORD_ENV] = password;
+  const outlookRefreshToken = randomBytes(24).toString('base64url');
+  process.env[demoRefreshTokenEnv('outlook')] = outlookRefreshToken;
 
   let sandbox: Sandbox | null = null;
   let agent: { url: string; stop(): Promise<void> } | null = null;
@@ -45,13 +52,19 @@ export async function demoCommand(opts: { dataDir?: string; listen: string }): P
 
   try {
     mkdirSync(dataDir, { recursive: true });
-    sandbox = await startSandbox({ password, logger: logger.child({ component: 'sandbox' }) });
+    sandbox = await startSandbox({
+      password,
+      oauth2Providers: ['outlook'],
+      refreshTokens: { outlook: outlookRefreshToken },
+      accessTokenTtlSeconds: DEMO_ACCESS_TOKEN_TTL_SECONDS,
+      logger: logger.child({ component: 'sandbox' }),
+    });
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(join(dataDir, DEMO_DKIM.privateKeyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const file = join(dataDir, DEMO_CONFIG_FILE);
     const yaml = sandbox.configYaml({ listen: opts.listen, dataDir: '.', schedule: DEMO_SCHEDULE, deadline: DEMO_DEADLINE, dkim: DEMO_DKIM });
     writeFileSync(file, yaml, { mode: 0o600 });
-    const config = loadConfig(file, { presets: sandboxPresets() });
+    const config = loadConfig(file);
     const { startAgent } = await import('../agent.js');
     const { mountDefaultPages } = await import('./pages.js');
     agent = await startAgent({ config, env: process.env, logger, mount: mountDefaultPages });
@@ -71,6 +84,7 @@ export async function demoCommand(opts: { dataDir?: string; listen: string }): P
       `  weekly report  ${url}/report/weekly`,
       `  API summary    ${url}/api/summary`,
       `  data dir       ${dataDir}${tempDir ? ' (temporary, removed on exit)' : ''}`,
+      'Outlook allows OAuth2 only: the agent refreshes tokens at the sandbox token endpoint and logs in with XOAUTH2.',
       'Transit into Outlook turns to spam during minutes 0-4 of every quarter hour. Ctrl-C stops.',
       '',
     ].join('\n'),

@@ -64,6 +64,8 @@ export interface HcServer {
   close(callback?: () => void): void;
   registerCapability(keyword: string, handler?: (connection: HcConnection) => boolean): void;
   setCommandHandler(command: string, handler: HcCommandHandler): void;
+  /** The handler of a command (built-in ones are loaded on first use); false when none. */
+  getCommandHandler(command: string): HcCommandHandler | false;
   getMailbox(path: string): HcMailbox | undefined;
   appendMessage(mailbox: HcMailbox | string, flags: string[], internaldate: Date | string, raw: string): { mailbox: HcMailbox; message: HcMessage };
   notify(command: unknown, mailbox: HcMailbox | string): void;

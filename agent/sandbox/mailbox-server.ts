@@ -3,10 +3,14 @@
  * with the provider's folder layout and SPECIAL-USE attributes, IDLE, MOVE, UIDPLUS, and for
  * Gmail X-GM-EXT-1 with X-GM-RAW category search. Delivery goes through hoodiecrow's storage
  * API (`appendMessage`), which notifies every session that has the folder selected, so an
- * idling watcher gets its EXISTS at once.
+ * idling watcher gets its EXISTS at once. Logins: LOGIN with the password, or for OAuth2-only
+ * providers SASL XOAUTH2 with a token from the sandbox's token endpoint (auth-plugin.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { authPlugin, type LoginAttempt, type MailboxAuth } from './auth-plugin.js';
 import type { GmailTab, SandboxProvider } from './behaviour.js';
+import { silentLogger, type Logger } from '../log.js';
 import { gmailPlugin } from './gmail-plugin.js';
 import { createHoodiecrow, type HcFolderSpec, type HcMailbox, type HcServer } from './hoodiecrow.js';
 import { idlePlugin } from './idle-plugin.js';
@@ -84,16 +88,25 @@ export interface DepositedMessage {
   uid: number;
 }
 
+/** Keeps this many login attempts per mailbox (the watcher reconnects for as long as the demo runs). */
+export const MAX_RECORDED_LOGINS = 200;
+
 export interface SandboxMailboxOptions {
   provider: SandboxProvider;
   user: string;
-  password: string;
+  /**
+   * How the account logs in: its password (LOGIN), or OAuth2 access tokens (SASL XOAUTH2 only,
+   * LOGIN refused) checked by `validAccessToken`, e.g. the sandbox token endpoint's.
+   */
+  auth: { kind: 'password'; password: string } | { kind: 'oauth2'; validAccessToken(user: string, token: string): boolean };
   /**
    * UIDVALIDITY of every folder. Each sandbox start must use a new one: its UIDs start at 1
    * again, and a watcher that kept its folder state (a reused --data-dir) would otherwise wait
    * for UIDs above the ones it saw last time. Default: seconds since the epoch, as Dovecot does.
    */
   uidValidity?: number;
+  /** Each login attempt is logged at info (mechanism and outcome, never a secret). */
+  logger?: Logger;
 }
 
 function withUidValidity(folders: Record<string, HcFolderSpec>, uidValidity: number): Record<string, HcFolderSpec> {
@@ -108,20 +121,39 @@ export class SandboxMailbox {
   readonly provider: SandboxProvider;
   readonly user: string;
   readonly layout: FolderLayout;
+  /** How clients log in to this mailbox. */
+  readonly authKind: 'password' | 'oauth2';
   private readonly server: HcServer;
   private readonly sockets = new Set<Socket>();
+  private readonly loginAttempts: LoginAttempt[] = [];
+  private readonly loginCounts = new Map<string, number>();
   private portNumber = 0;
 
   constructor(opts: SandboxMailboxOptions) {
     this.provider = opts.provider;
     this.user = opts.user;
     this.layout = PROVIDER_FOLDERS[opts.provider];
-    const plugins = [idlePlugin, 'SPECIAL-USE', 'MOVE', 'UIDPLUS', 'UNSELECT', 'ID', 'NAMESPACE'] as (string | ((s: HcServer) => void))[];
+    this.authKind = opts.auth.kind;
+    const auth: MailboxAuth = opts.auth.kind === 'password' ? { kind: 'password' } : opts.auth;
+    const log = opts.logger ?? silentLogger();
+    const onLogin = (a: Omit<LoginAttempt, 'atMs'>) => {
+      log.info({ user: a.user, mechanism: a.mechanism, ok: a.ok }, a.ok ? 'sandbox imap login' : 'sandbox imap login refused');
+      this.loginAttempts.push({ ...a, atMs: Date.now() });
+      if (this.loginAttempts.length > MAX_RECORDED_LOGINS) this.loginAttempts.shift();
+      const key = `${a.mechanism}:${a.ok ? 'ok' : 'failed'}`;
+      this.loginCounts.set(key, (this.loginCounts.get(key) ?? 0) + 1);
+    };
+    const plugins = [authPlugin({ user: opts.user, auth, onLogin }), idlePlugin, 'SPECIAL-USE', 'MOVE', 'UIDPLUS', 'UNSELECT', 'ID', 'NAMESPACE'] as (
+      | string
+      | ((s: HcServer) => void)
+    )[];
     if (opts.provider === 'gmail') plugins.push('X-GM-EXT-1', gmailPlugin);
     const uidValidity = opts.uidValidity ?? Math.floor(Date.now() / 1000);
+    // An OAuth2 account has no password; LOGIN is refused before one would be compared anyway.
+    const password = opts.auth.kind === 'password' ? opts.auth.password : randomBytes(24).toString('base64url');
     this.server = createHoodiecrow({
       plugins,
-      users: { [opts.user]: { password: opts.password } },
+      users: { [opts.user]: { password } },
       storage: {
         INBOX: { uidvalidity: uidValidity },
         // Fresh objects: hoodiecrow keeps its state in the objects it is given.
@@ -174,6 +206,16 @@ export class SandboxMailbox {
   messages(path: string): { uid: number; raw: Buffer; gmailTab?: string }[] {
     const box = this.server.getMailbox(path);
     return (box?.messages ?? []).map((m) => ({ uid: m.uid, raw: Buffer.from(m.raw, 'latin1'), gmailTab: m.gmailTab }));
+  }
+
+  /** The login attempts so far (the last MAX_RECORDED_LOGINS), oldest first. */
+  logins(): LoginAttempt[] {
+    return this.loginAttempts.map((a) => ({ ...a }));
+  }
+
+  /** Login attempts since start, by `MECHANISM:ok` / `MECHANISM:failed` (not bounded like logins()). */
+  loginCountsByMechanism(): Record<string, number> {
+    return Object.fromEntries(this.loginCounts);
   }
 
   private pruneTrash(): void {

@@ -2,8 +2,10 @@
  * The sandbox: simulated mailbox providers on 127.0.0.1 for `seedwatch demo` and tests.
  *   - one SMTP listener per egress path (the agent's relay for that path), which routes each
  *     recipient by domain to its provider and applies that provider × path's behaviour;
- *   - one hoodiecrow IMAP server per seed mailbox, with the provider's folders.
- * No credentials, no traffic off loopback.
+ *   - one hoodiecrow IMAP server per seed mailbox, with the provider's folders;
+ *   - an OAuth2 token endpoint (refresh_token grant) for the providers that allow OAuth2 only
+ *     (Outlook): their mailboxes accept its access tokens over SASL XOAUTH2 and refuse LOGIN.
+ * No real credentials, no traffic off loopback.
  */
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
@@ -11,6 +13,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { BehaviourModel, PROVIDER_DOMAINS, SANDBOX_PROVIDERS, type BehaviourOverrides, type SandboxProvider } from './behaviour.js';
 import { demoConfigYaml, type DemoConfigOptions } from './demo-config.js';
 import { SANDBOX_HOST, SandboxMailbox } from './mailbox-server.js';
+import { SANDBOX_OAUTH2_CLIENT_ID, SandboxTokenEndpoint } from './oauth-endpoint.js';
 import { PathListener, type SeedTarget } from './path-listener.js';
 import { createPrng, type Random } from './prng.js';
 import type { Egress } from './provider-headers.js';
@@ -27,8 +30,17 @@ export interface SandboxOptions {
   random?: Random;
   behaviour?: BehaviourOverrides;
   logger?: Logger;
-  /** The seeds' IMAP password. Default: random. */
+  /** The password of the seeds that log in with one. Default: random. */
   password?: string;
+  /**
+   * Providers whose seeds log in with OAuth2 only (XOAUTH2; LOGIN refused). Default
+   * ['outlook'], as the shipped presets say: Microsoft turned basic auth off.
+   */
+  oauth2Providers?: SandboxProvider[];
+  /** The starting refresh token of each OAuth2 seed, by provider. Default: random. */
+  refreshTokens?: Partial<Record<SandboxProvider, string>>;
+  /** Lifetime of the token endpoint's access tokens, seconds. Default 1 h. */
+  accessTokenTtlSeconds?: number;
 }
 
 export interface SandboxPath {
@@ -37,16 +49,30 @@ export interface SandboxPath {
   port: number;
 }
 
+/** Where an OAuth2 seed gets its access tokens (the config's `imap.oauth2`). */
+export interface SandboxSeedOAuth2 {
+  clientId: string;
+  refreshToken: string;
+  tokenUrl: string;
+}
+
+export type SandboxSeedImap = { host: string; port: number; user: string } & (
+  | { password: string; oauth2?: undefined }
+  | { password?: undefined; oauth2: SandboxSeedOAuth2 }
+);
+
 export interface SandboxSeed {
   name: string;
   provider: SandboxProvider;
   address: string;
-  imap: { host: string; port: number; user: string; password: string };
+  imap: SandboxSeedImap;
 }
 
 export interface Sandbox {
   paths: SandboxPath[];
   seeds: SandboxSeed[];
+  /** The OAuth2 token endpoint of the OAuth2-only providers. */
+  oauth: SandboxTokenEndpoint;
   /** The agent configuration for this sandbox (see demo-config.ts). */
   configYaml(opts: DemoConfigOptions): string;
   /** The mailbox of a seed, by seed name (tests). */
@@ -76,12 +102,23 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const password = opts.password ?? randomBytes(18).toString('base64url');
   const model = new BehaviourModel(opts.behaviour);
   const stats = new SandboxStats();
+  const oauth2Providers = new Set(opts.oauth2Providers ?? ['outlook']);
+  const oauthAccounts = providers
+    .filter((p) => oauth2Providers.has(p))
+    .map((p) => ({ provider: p, user: `seedwatch.demo1@${PROVIDER_DOMAINS[p]}`, refreshToken: opts.refreshTokens?.[p] ?? randomBytes(24).toString('base64url') }));
+  const oauth = new SandboxTokenEndpoint({
+    accounts: oauthAccounts,
+    clientId: SANDBOX_OAUTH2_CLIENT_ID,
+    ...(opts.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } : {}),
+    logger: log,
+  });
 
   const mailboxes = new Map<string, SandboxMailbox>();
   const listeners: PathListener[] = [];
   const stopAll = async () => {
     await Promise.all(listeners.map((l) => l.stop()));
     await Promise.all([...mailboxes.values()].map((m) => m.stop()));
+    await oauth.stop();
   };
 
   try {
@@ -89,13 +126,29 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const targets = new Map<string, SeedTarget>();
     const domains = new Map<string, SandboxProvider>();
     const uidValidity = Math.floor(clock.nowMs() / 1000);
+    if (oauthAccounts.length > 0) await oauth.start();
     for (const provider of providers) {
       const name = `${provider}-1`;
       const address = `seedwatch.demo1@${PROVIDER_DOMAINS[provider]}`;
-      const mailbox = new SandboxMailbox({ provider, user: address, password, uidValidity });
+      const account = oauthAccounts.find((a) => a.provider === provider);
+      const mailbox = new SandboxMailbox({
+        provider,
+        user: address,
+        auth: account ? { kind: 'oauth2', validAccessToken: (user, token) => oauth.validAccessToken(user, token) } : { kind: 'password', password },
+        uidValidity,
+        logger: log.child({ seed: name }),
+      });
       mailboxes.set(name, mailbox);
       const port = await mailbox.start();
-      seeds.push({ name, provider, address, imap: { host: SANDBOX_HOST, port, user: address, password } });
+      const where = { host: SANDBOX_HOST, port, user: address };
+      seeds.push({
+        name,
+        provider,
+        address,
+        imap: account
+          ? { ...where, oauth2: { clientId: SANDBOX_OAUTH2_CLIENT_ID, refreshToken: account.refreshToken, tokenUrl: oauth.tokenUrl } }
+          : { ...where, password },
+      });
       targets.set(address.toLowerCase(), { name, provider, mailbox });
       domains.set(PROVIDER_DOMAINS[provider], provider);
     }
@@ -105,12 +158,20 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       listeners.push(listener);
       paths.push({ name, host: SANDBOX_HOST, port: await listener.start() });
     }
-    log.info({ paths: paths.map((p) => `${p.name}=${p.host}:${p.port}`), seeds: seeds.map((s) => `${s.name}=${s.imap.port}`) }, 'sandbox providers up');
+    log.info(
+      {
+        paths: paths.map((p) => `${p.name}=${p.host}:${p.port}`),
+        seeds: seeds.map((s) => `${s.name}=${s.imap.port}${s.imap.oauth2 ? ' (oauth2)' : ''}`),
+        ...(oauthAccounts.length > 0 ? { tokenUrl: oauth.tokenUrl } : {}),
+      },
+      'sandbox providers up',
+    );
 
     let stopped: Promise<void> | null = null;
     return {
       paths,
       seeds,
+      oauth,
       configYaml: (o) => demoConfigYaml({ paths, seeds }, o),
       mailbox: (seed) => {
         const m = mailboxes.get(seed);

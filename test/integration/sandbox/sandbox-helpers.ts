@@ -2,6 +2,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
+import { refreshGrant } from '../../../agent/auth/token-endpoint.js';
+import { SecretValue } from '../../../agent/config/secret.js';
 import { createProbeIdFactory, probeBodyToken } from '../../../agent/probe-id.js';
 import type { BehaviourOverrides, RouteOverride } from '../../../agent/sandbox/behaviour.js';
 import type { Sandbox, SandboxSeed } from '../../../agent/sandbox/start-sandbox.js';
@@ -56,13 +58,28 @@ export function seedOf(sandbox: Sandbox, provider: string): SandboxSeed {
   return sandbox.seeds.find((s) => s.provider === provider)!;
 }
 
-/** An imapflow session on a seed's sandbox mailbox. */
-export async function imapSession(seed: SandboxSeed): Promise<ImapFlow> {
+/** A fresh access token for an OAuth2 seed, by the agent's own refresh grant against the sandbox's endpoint. */
+export async function accessTokenFor(seed: SandboxSeed): Promise<string> {
+  const o = seed.imap.oauth2;
+  if (!o) throw new Error(`${seed.name} is not an OAuth2 seed`);
+  const res = await refreshGrant(
+    { tokenUrl: o.tokenUrl, clientId: o.clientId, refreshToken: new SecretValue(o.refreshToken, 'test') },
+    { label: `seed ${seed.name}` },
+  );
+  return res.accessToken.reveal();
+}
+
+/**
+ * An imapflow session on a seed's sandbox mailbox: LOGIN with the password, or for OAuth2 seeds
+ * XOAUTH2 with a freshly refreshed access token (or `auth` as given).
+ */
+export async function imapSession(seed: SandboxSeed, auth?: { pass: string } | { accessToken: string }): Promise<ImapFlow> {
+  const creds = auth ?? (seed.imap.oauth2 ? { accessToken: await accessTokenFor(seed) } : { pass: seed.imap.password });
   const client = new ImapFlow({
     host: seed.imap.host,
     port: seed.imap.port,
     secure: false,
-    auth: { user: seed.imap.user, pass: seed.imap.password },
+    auth: { user: seed.imap.user, ...creds },
     logger: false,
   });
   client.on('error', () => undefined);

@@ -254,7 +254,8 @@ describe('sandbox providers', () => {
     await expect(sendProbe(sandbox, 'peering', 'nobody@gmail.com')).rejects.toMatchObject({ responseCode: 550 });
     await expect(sendProbe(sandbox, 'peering', 'seedwatch.demo1@outlook.com')).rejects.toMatchObject({ responseCode: 550 });
     const seed = seedOf(sandbox, 'gmail');
-    await expect(imapSession({ ...seed, imap: { ...seed.imap, password: 'wrong' } })).rejects.toThrow();
+    await expect(imapSession(seed, { pass: 'wrong' })).rejects.toThrow();
+    expect(sandbox.mailbox('gmail-1').logins()).toMatchObject([{ mechanism: 'LOGIN', user: seed.address, ok: false }]);
   });
 
   it('the same PRNG seed gives the same decisions (placements, tabs, duplicates, losses)', async () => {
