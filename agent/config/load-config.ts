@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { formatZodIssues } from './format-issues.js';
+import { formatPath, formatZodIssues } from './format-issues.js';
 import { loadPresets, type ProviderPreset } from './preset.js';
 import { ConfigSchema, type PathConfig, type RawConfig, type SeedConfigRaw } from './schema.js';
 import { describeSecret, resolveSecret, SecretError, type SecretRef, type SecretValue } from './secret.js';
@@ -86,7 +86,18 @@ export function parseConfig(text: string, file: string, opts: LoadOptions & { ba
       }),
     );
   }
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // Throws on documents built to exhaust memory (alias bombs: "Excessive alias count").
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    throw new ConfigError([`${file}: (top level): the YAML document cannot be read: ${(err as Error).message}`]);
+  }
+  const tagged: string[] = [];
+  findTaggedValues(raw, [], tagged);
+  if (tagged.length > 0) {
+    throw new ConfigError(tagged.map((p) => `${file}: ${p}: expected plain YAML (a mapping, list, string, number or boolean), got a tagged value such as !!binary`));
+  }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(formatZodIssues(file, parsed.error.issues, raw));
   const presets = opts.presets ?? loadPresets();
@@ -113,6 +124,24 @@ export function parseConfig(text: string, file: string, opts: LoadOptions & { ba
     }
   }
   return cfg;
+}
+
+/**
+ * YAML tags (e.g. !!binary → Uint8Array) produce objects that are not plain data; the schema
+ * would list their methods as unknown keys. Collect their paths instead.
+ */
+function findTaggedValues(v: unknown, path: (string | number)[], out: string[]): void {
+  if (v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => findTaggedValues(x, [...path, i], out));
+    return;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    out.push(formatPath(path));
+    return;
+  }
+  for (const [k, x] of Object.entries(v)) findTaggedValues(x, [...path, k], out);
 }
 
 function resolveSeed(
