@@ -77,10 +77,12 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
 }
 
 export function parseConfig(text: string, file: string, opts: LoadOptions & { baseDir?: string } = {}): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  // logLevel 'error': the yaml package would otherwise print warnings (e.g. unknown tags) on
+  // stderr itself; they are turned into config problems below.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+  if (doc.errors.length > 0 || doc.warnings.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => {
+      [...doc.errors, ...doc.warnings].map((e) => {
         const pos = e.linePos?.[0];
         return `${file}:${pos ? `${pos.line}:${pos.col}` : ''} YAML syntax error: ${e.message.split('\n')[0]}`;
       }),

@@ -178,7 +178,7 @@ describe('parseConfig on hostile input', () => {
         const text = parts.join('');
         let top: Record<string, unknown> | null = null;
         try {
-          const v = parseYaml(text);
+          const v = parseYaml(text, { logLevel: 'error' });
           if (v && typeof v === 'object' && !Array.isArray(v)) top = v as Record<string, unknown>;
         } catch {
           /* the loader must say why */
