@@ -20,6 +20,7 @@ import { Scheduler } from './schedule/scheduler.js';
 import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-cycle.js';
 import type { ProbePath } from './send/probe-path.js';
 import { Reconciler } from './watch/reconciler.js';
+import { WeeklyMailer } from './report/weekly-mailer.js';
 import { watchAll, type WatchAll } from './watch/watch-all.js';
 import type { MailboxHealth } from './watch/mailbox-watcher.js';
 
@@ -53,6 +54,8 @@ export interface Agent {
   url: string;
   readiness(): Readiness;
   mailboxes(): MailboxHealth[];
+  /** The weekly report e-mailer, when `report.email` is configured. */
+  mailer: WeeklyMailer | null;
   /** One cycle now (outside the schedule), sharing the no-overlap guard. */
   runCycleNow(): Promise<CycleResult>;
   stop(): Promise<void>;
@@ -139,6 +142,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     oauth2,
   });
   const reconciler = new Reconciler({ ledger, events, clock, log: logger });
+  const mailer = config.report ? new WeeklyMailer(config.report.email, { ledger, clock, logger, resolveSecret }) : null;
 
   let cycleRunning: Promise<CycleResult> | null = null;
   const oneCycle = async (cycleId?: string): Promise<CycleResult> => {
@@ -189,6 +193,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     metrics,
     watchers,
     paths,
+    mailer,
     url: '',
     readiness,
     mailboxes: () => watchers.health(),
@@ -198,7 +203,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const orderly = (async () => {
         await scheduler.stop(); // no new cycles; the running one finishes its sends
         if (cycleRunning) await cycleRunning.catch(() => undefined);
-        await Promise.allSettled([watchers.stop(), reconciler.stop(), closePaths(paths)]);
+        await Promise.allSettled([watchers.stop(), reconciler.stop(), closePaths(paths), mailer?.stop()]);
         if (server) {
           const s = server;
           await new Promise<void>((resolve) => {
@@ -229,7 +234,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const addr = server.address() as AddressInfo;
     agent.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   }
-  if (opts.schedule !== false) scheduler.start();
+  if (opts.schedule !== false) {
+    scheduler.start();
+    mailer?.start();
+  }
   logger.info(
     { paths: config.paths.length, seeds: config.seeds.length, schedule: config.schedule, url: agent.url || undefined },
     'seedwatch agent started',

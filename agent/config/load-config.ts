@@ -208,6 +208,7 @@ export function collectSecrets(cfg: Config): { path: string; ref: SecretRef }[] 
   const out: { path: string; ref: SecretRef }[] = [];
   if (cfg.probe.dkim) out.push({ path: 'probe.dkim.privateKey', ref: cfg.probe.dkim.privateKey });
   if (cfg.http.token) out.push({ path: 'http.token', ref: cfg.http.token });
+  if (cfg.report?.email.smtp.auth?.pass) out.push({ path: 'report.email.smtp.auth.pass', ref: cfg.report.email.smtp.auth.pass });
   cfg.paths.forEach((p, i) => {
     if (p.smtp?.auth?.pass) out.push({ path: `paths[${i}].smtp.auth.pass`, ref: p.smtp.auth.pass });
     if (p.smtp?.auth?.oauth2) {

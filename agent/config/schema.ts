@@ -186,6 +186,19 @@ export const ConfigSchema = z
         protectMetrics: z.boolean().default(false),
       })
       .default({ protectMetrics: false }),
+    /** Optional: e-mail the weekly report, through an SMTP relay of its own (not a probe path). */
+    report: z
+      .strictObject({
+        email: z.strictObject({
+          /** When to send (node-cron). Default Monday 08:00 (server time). */
+          schedule: CronExpr.default('0 8 * * 1'),
+          from: z.string(),
+          to: z.array(Email).min(1, { error: 'expected at least one recipient' }),
+          subject: z.string().default('seedwatch weekly inbox placement report'),
+          smtp: SmtpRelay,
+        }),
+      })
+      .optional(),
     paths: z.array(PathSchema).min(1, { error: 'expected at least one path' }),
     seeds: z.array(SeedSchema).min(1, { error: 'expected at least one seed' }),
   })
