@@ -217,8 +217,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
   };
 
-  watchers.start();
-  reconciler.start();
+  // HTTP first: when the listen address is taken, fail before any mailbox session or timer
+  // exists, so the process can exit at once.
   if (opts.http !== false) {
     const app = createApp({
       ledger,
@@ -230,10 +230,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       protectMetrics: config.http.protectMetrics,
       mount: opts.mount ? (a, guard) => opts.mount!(a, guard, agent) : undefined,
     });
-    server = await listen(app, config.listen);
+    try {
+      server = await listen(app, config.listen);
+    } catch (err) {
+      await Promise.allSettled([closePaths(paths)]);
+      await ledger.close();
+      throw err;
+    }
     const addr = server.address() as AddressInfo;
     agent.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   }
+  watchers.start();
+  reconciler.start();
   if (opts.schedule !== false) {
     scheduler.start();
     mailer?.start();

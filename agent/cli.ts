@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 ok / thresholds held, 1 thresholds failed or check found problems, 2 error. */
@@ -15,7 +15,10 @@ export function buildProgram(): Command {
         'watches them over IMAP, exports Prometheus metrics, alert rules, dashboards and reports.',
     )
     .version(VERSION, '-V, --version')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors must exit 2 (error), not commander's default 1 (which means "thresholds
+    // failed" here); inherited by every subcommand defined below.
+    .exitOverride();
 
   program
     .command('start')
@@ -94,7 +97,7 @@ export function buildProgram(): Command {
 
   program
     .command('dashboards')
-    .description('write the Grafana dashboard JSON (and the Prometheus rules) to a directory')
+    .description('write the Grafana dashboard JSON to a directory')
     .option('--out <dir>', 'output directory', 'dashboards')
     .action(async (opts: { out: string }) => {
       const { dashboardsCommand } = await import('./cli/dashboards.js');
@@ -119,6 +122,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed the message (and the help where useful).
+      const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+      process.exitCode = ok ? EXIT_OK : EXIT_ERROR;
+      return;
+    }
     process.stderr.write(`seedwatch: ${(err as Error).message}\n`);
     process.exitCode = EXIT_ERROR;
   }

@@ -98,12 +98,23 @@ export async function checkCommand(opts: { config: string; connect?: boolean; js
   const cfg = loadConfigOrReport(opts.config);
   if (!cfg) return EXIT_ERROR;
   const plan = buildPlan(cfg);
-  if (opts.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
-  else printPlan(plan);
   let failed = plan.secrets.some((s) => s.error);
-  if (opts.connect !== false) {
-    const { connectivityCheck } = await import('./check-connect.js');
-    failed = !(await connectivityCheck(cfg, { json: opts.json ?? false })) || failed;
+  if (opts.json) {
+    // One JSON document: the plan, and what connecting found.
+    let connect: unknown;
+    if (opts.connect !== false) {
+      const { connectivityReport } = await import('./check-connect.js');
+      const r = await connectivityReport(cfg);
+      failed = failed || !(r.seeds.every((s) => s.ok) && r.paths.every((p) => p.ok));
+      connect = r;
+    }
+    process.stdout.write(JSON.stringify(connect === undefined ? plan : { ...plan, connect }, null, 2) + '\n');
+  } else {
+    printPlan(plan);
+    if (opts.connect !== false) {
+      const { connectivityCheck } = await import('./check-connect.js');
+      failed = !(await connectivityCheck(cfg, { json: false })) || failed;
+    }
   }
   return failed ? EXIT_FAILED : EXIT_OK;
 }

@@ -29,7 +29,7 @@ export interface ProbeReport {
   waitedSeconds: number;
   probes: { id: string; path: string; seed: string; provider: string; status: string; smtp: string | null; outcome: Outcome | 'failed'; latencySeconds: number | null; copies: number; error: string | null }[];
   cells: ProbeCell[];
-  thresholds: { rule: string; provider: string; path: string; share: number; failed: boolean }[];
+  thresholds: { rule: string; provider: string; path: string; share: number | null; failed: boolean; note?: string }[];
   ok: boolean;
 }
 
@@ -68,11 +68,27 @@ export function buildProbeReport(rows: ProbeRow[], latency: Map<string, number |
     }
     cell.latencyP50Seconds = percentile(lat, 50);
     cell.latencyP95Seconds = percentile(lat, 95);
-    for (const t of thresholds) checks.push({ rule: t.text, provider: cell.provider, path: cell.path, share: cell.shares[t.key], failed: breaks(t, cell.shares[t.key]) });
+    for (const t of thresholds) {
+      // No probe of this provider x path was accepted: its placements are unknown, which is
+      // not a "go" (a path whose every send fails must not pass a spam or missing check).
+      if (t.key !== 'failed' && cell.accepted === 0) {
+        checks.push({ rule: t.text, provider: cell.provider, path: cell.path, share: null, failed: true, note: 'no probe accepted' });
+      } else {
+        checks.push({ rule: t.text, provider: cell.provider, path: cell.path, share: cell.shares[t.key], failed: breaks(t, cell.shares[t.key]) });
+      }
+    }
     out.push(cell);
   }
   out.sort((a, b) => a.provider.localeCompare(b.provider) || a.path.localeCompare(b.path));
   return { cycleId, waitedSeconds, probes, cells: out, thresholds: checks, ok: checks.every((c) => !c.failed) };
+}
+
+function notSentRow(p: { id?: string | null; path: string; seed: string; provider: string; error?: string }, cycleId: string): ProbeRow {
+  return {
+    id: p.id ?? '-', path: p.path, seed: p.seed, provider: p.provider, messageId: '', cycleId, status: 'failed', createdAtMs: 0,
+    sendStartedAtMs: null, acceptedAtMs: null, deadlineAtMs: null, smtpCode: null, smtpEnhanced: null, smtpText: null, queueId: null,
+    errorReason: null, errorMessage: p.error ?? 'not sent', outcome: null, resolvedAtMs: null, copies: 0,
+  };
 }
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
@@ -90,7 +106,7 @@ export function renderProbeTable(r: ProbeReport): string {
   const failed = r.thresholds.filter((t) => t.failed);
   const verdict = r.thresholds.length === 0 ? '' : failed.length === 0
     ? `\nthresholds held (${[...new Set(r.thresholds.map((t) => t.rule))].join(', ')})\n`
-    : `\nTHRESHOLDS FAILED:\n${failed.map((t) => `  ${t.provider} / ${t.path}: ${t.rule} (share ${pct(t.share)})`).join('\n')}\n`;
+    : `\nTHRESHOLDS FAILED:\n${failed.map((t) => `  ${t.provider} / ${t.path}: ${t.rule} (${t.share === null ? t.note : `share ${pct(t.share)}`})`).join('\n')}\n`;
   return table + verdict;
 }
 
@@ -156,6 +172,9 @@ export async function probeCommand(opts: { config: string; json?: boolean; wait?
     await agent.watchers.scanNow().catch(() => undefined);
     if (tty) process.stderr.write('\n');
     const rows = (await Promise.all(ids.map((id) => agent.ledger.getProbe(id)))).filter((r): r is ProbeRow => r !== null);
+    // Probes that could not even be sent (bad template, broken path) have no ledger row; they
+    // still count, as failed, so a broken path cannot vanish from the go/no-go table.
+    for (const p of cycle.probes.filter((x) => x.row === null)) rows.push(notSentRow(p, cycle.cycleId));
     const latency = new Map<string, number | null>();
     for (const r of rows) {
       const obs = await agent.ledger.observations(r.id);

@@ -2,6 +2,7 @@ import { validate as validateCron } from 'node-cron';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { renderTemplate, TemplateError } from '../send/render-template.js';
 import type { SecretRef } from './secret.js';
 
 /*
@@ -42,6 +43,16 @@ export const Secret = z.union(
 ) as unknown as z.ZodType<SecretRef, unknown>;
 
 const IpAddress = z.string().refine((s) => isIP(s) !== 0, { error: 'expected an IPv4 or IPv6 address' });
+
+/** A probe template: only the known placeholders ({{id}}, {{path}}, {{seed}}, {{date}}). */
+const Template = z.string().superRefine((t, ctx) => {
+  try {
+    renderTemplate(t, { id: 'x', path: 'x', seed: 'x', date: 'x' }, '');
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message.replace(/^: /, '') });
+  }
+});
 
 const Name = z
   .string({ error: 'expected a name' })
@@ -103,7 +114,7 @@ const PathSchema = z
     /** Source IP for the connection (the egress being measured). */
     localAddress: IpAddress.optional(),
     /** Extra headers on every probe of this path, e.g. to pick an MTA pool. */
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: z.record(z.string(), Template).default({}),
     /** Most probes per second on this path. Default: no limit. */
     rateLimit: z.number().positive().optional(),
     /** Bounds one SMTP transaction (connect to final reply). Default 60s. */
@@ -148,6 +159,10 @@ export const ConfigSchema = z
     listen: z
       .string()
       .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9464' })
+      .refine((s) => {
+        const port = Number(s.slice(s.lastIndexOf(':') + 1));
+        return port >= 0 && port <= 65535;
+      }, { error: 'expected host:port with a port from 0 to 65535 (0: any free port)' })
       .default('127.0.0.1:9464'),
     /** Directory of the ledger (SQLite). Relative to the config file. Default ./data. */
     dataDir: z.string().default('./data'),
@@ -161,11 +176,11 @@ export const ConfigSchema = z
     concurrency: z.number().int().min(1).max(256).default(8),
     probe: z.strictObject({
       from: z.string(),
-      subject: z.string().default('Your weekly digest {{id}}'),
-      text: z.string().optional(),
-      html: z.string().optional(),
+      subject: Template.default('Your weekly digest {{id}}'),
+      text: Template.optional(),
+      html: Template.optional(),
       /** URL (https:) or mailto: for List-Unsubscribe; adds one-click List-Unsubscribe-Post for https. */
-      listUnsubscribe: z.string().optional(),
+      listUnsubscribe: Template.optional(),
       dkim: z
         .strictObject({ domain: z.string(), selector: z.string(), privateKey: Secret })
         .optional(),
@@ -195,7 +210,10 @@ export const ConfigSchema = z
           from: z.string(),
           to: z.array(Email).min(1, { error: 'expected at least one recipient' }),
           subject: z.string().default('seedwatch weekly inbox placement report'),
-          smtp: SmtpRelay,
+          smtp: SmtpRelay.refine((r) => r.auth?.oauth2 === undefined, {
+            error: 'the report relay supports password authentication only (auth: { user, pass })',
+            path: ['auth', 'oauth2'],
+          }),
         }),
       })
       .optional(),

@@ -23,6 +23,15 @@ const ZERO_REPLY_CODES = ['250'] as const;
 
 const PSP = ['path', 'seed', 'provider'] as const;
 
+/** RFC 8601 §2.7 result values (plus Microsoft's bestguesspass); anything else → other. */
+const AUTH_RESULT_VALUES = new Set(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy', 'hardfail', 'bestguesspass']);
+
+/** Header text comes from the internet: only a bounded set may become a label value. */
+export function authResultLabel(result: string): string {
+  const r = result.toLowerCase();
+  return AUTH_RESULT_VALUES.has(r) ? r : 'other';
+}
+
 export interface MetricsTarget {
   paths: { name: string }[];
   seeds: { name: string; provider: string }[];
@@ -188,7 +197,7 @@ export class Metrics {
     for (const r of t.outcomes) this.placements.inc({ path: r.path, seed: r.seed, provider: r.provider, placement: r.outcome }, r.count);
     for (const r of t.duplicates) this.duplicates.inc({ path: r.path, seed: r.seed, provider: r.provider }, r.count);
     for (const r of t.late) this.late.inc({ path: r.path, seed: r.seed, provider: r.provider }, r.count);
-    for (const r of t.auth) this.auth.inc({ path: r.path, seed: r.seed, provider: r.provider, method: r.method, result: r.result }, r.count);
+    for (const r of t.auth) this.auth.inc({ path: r.path, seed: r.seed, provider: r.provider, method: r.method, result: authResultLabel(r.result) }, r.count);
     for (const r of t.mailboxErrors)
       this.mailboxErrors.inc({ seed: r.seed, provider: this.providerOf.get(r.seed) ?? 'unknown', kind: r.kind }, r.count);
     this.cycles.inc(t.cycles.completed);
@@ -232,7 +241,7 @@ export class Metrics {
         if (r.deliveryLatencySeconds != null) this.deliveryLatency.observe(l, r.deliveryLatencySeconds);
         for (const method of AUTH_METHODS) {
           const result = r.auth?.[method];
-          if (result) this.auth.inc({ ...l, method, result });
+          if (result) this.auth.inc({ ...l, method, result: authResultLabel(result) });
         }
       } else if (r.kind === 'duplicate') this.duplicates.inc(l);
       else if (r.kind === 'late') this.late.inc(l);

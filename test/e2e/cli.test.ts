@@ -55,4 +55,21 @@ describe('seedwatch CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('nope.yaml: cannot read the config file (ENOENT)');
   });
+
+  it.each([
+    [['probe', '--bogus', '--config', 'x.yaml']],
+    [['probe']],
+    [['report', '--config', 'x.yaml', '--format', 'xml']],
+    [['no-such-command']],
+  ])('a usage error (%j) exits 2, never 1 (which means "thresholds failed")', (args) => {
+    const r = seedwatch(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: /);
+  });
+
+  it('--version prints the package version and exits 0', () => {
+    const r = seedwatch(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
 });

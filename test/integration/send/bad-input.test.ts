@@ -40,10 +40,13 @@ describe('bad input on some paths: the cycle goes on for the others', () => {
         { name: 'tls-plain', smtp: { host: '127.0.0.1', port: good.port, secure: true, tls: { rejectUnauthorized: false } }, timeout: '5s' },
         // STARTTLS required, self-signed certificate, verification on
         { name: 'tls-selfsigned', smtp: { host: '127.0.0.1', port: tlsRelay.port, requireTLS: true, tls: { rejectUnauthorized: true } }, timeout: '5s' },
-        { name: 'bad-template', smtp: { host: '127.0.0.1', port: good2.port }, headers: { 'X-Campaign': 'c-{{pool}}' }, timeout: '5s' },
+        { name: 'bad-template', smtp: { host: '127.0.0.1', port: good2.port }, headers: { 'X-Campaign': 'c-ok' }, timeout: '5s' },
         { name: 'bad-secret', smtp: { host: '127.0.0.1', port: good2.port, auth: { user: 'u', pass: { env: 'SEEDWATCH_TEST_NOT_SET' } } }, timeout: '5s' },
       ],
     });
+    // The config loader rejects an unknown placeholder; this proves the sender's own defence
+    // (a config built in code, or a template changed after load) still names path and field.
+    config.paths[4].headers['X-Campaign'] = 'c-{{pool}}';
     ledger = SqliteLedger.open(':memory:');
     const paths = createPaths(config, (ref, field) => {
       if ('env' in ref) throw new Error(`${field}: environment variable ${ref.env} is not set`);

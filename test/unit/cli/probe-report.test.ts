@@ -55,4 +55,20 @@ describe('probe report', () => {
     expect(r.ok).toBe(true);
     expect(renderProbeTable(r)).toContain('thresholds held (spam>0.2)');
   });
+
+  it('a provider x path whose every send failed does not pass placement thresholds', () => {
+    const r = buildProbeReport(
+      [row('X', 'transit', 'gmail', { status: 'failed', outcome: null, smtpCode: 421, errorReason: 'deferred', copies: 0 }), row('Y', 'peering', 'gmail')],
+      new Map(),
+      parseThresholds('spam>0.2,missing>0'),
+      1,
+      null,
+    );
+    expect(r.ok).toBe(false);
+    expect(r.thresholds.filter((t) => t.failed)).toEqual([
+      { rule: 'spam>0.2', provider: 'gmail', path: 'transit', share: null, failed: true, note: 'no probe accepted' },
+      { rule: 'missing>0', provider: 'gmail', path: 'transit', share: null, failed: true, note: 'no probe accepted' },
+    ]);
+    expect(renderProbeTable(r)).toContain('gmail / transit: spam>0.2 (no probe accepted)');
+  });
 });

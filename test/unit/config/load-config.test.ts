@@ -45,9 +45,17 @@ describe('invalid configurations: one fixture per error class, exact message', (
   });
 
   it('a missing env secret names the variable and never prints a value', () => {
-    const problems = problemsOf('missing-secret.yaml');
-    expect(problems.join('\n')).toContain('SW_TEST_MISSING_PASSWORD');
-    expect(problems.join('\n')).not.toContain('pw-from-env');
+    const text = `probe: { from: "P <p@x.test>", dkim: { domain: x.test, selector: s, privateKey: { env: SW_SET_KEY } } }
+paths: [{ name: p, smtp: { host: h, auth: { user: u, pass: { env: SW_SET_PASS } } } }]
+seeds: [{ name: s, address: a@b.cd, provider: gmail, imap: { user: u, password: { env: SW_UNSET_PW } } }]
+`;
+    const cfg = parseConfig(text, 'secrets.yaml');
+    const env = { SW_SET_KEY: 'distinct-key-5519', SW_SET_PASS: 'distinct-pass-7731' };
+    const res = checkSecrets(cfg, env);
+    expect(res.filter((r) => r.error).map((r) => r.error)).toEqual(['secrets.yaml: seeds[0].imap.password: environment variable SW_UNSET_PW is not set']);
+    const everything = JSON.stringify(res) + JSON.stringify(cfg);
+    expect(everything).not.toContain('distinct-key-5519');
+    expect(everything).not.toContain('distinct-pass-7731');
   });
 
   it('a wrong type says what was found without echoing the value', () => {

@@ -117,4 +117,25 @@ describe('Metrics are derived from the ledger', () => {
     expect(text).toContain('seedwatch_probes_in_flight{path="transit",seed="outlook-1",provider="outlook"} 0');
     expect(text).not.toMatch(/seedwatch_mailbox_up\{path=/);
   });
+
+  it('auth result label values are bounded: unknown verdicts from headers become "other"', async () => {
+    const clock = new ManualClock();
+    const ledger = SqliteLedger.open(':memory:');
+    const m = new Metrics(target, ledger, clock, { defaultMetrics: false });
+    await ledger.insertProbe({ id: '01KTESTAUTH000000000000000', path: 'peering', seed: 'gmail-1', provider: 'gmail', messageId: '<a@x>', createdAtMs: clock.nowMs(), deadlineMs: 60_000 });
+    await ledger.recordSendResult('01KTESTAUTH000000000000000', { ok: true, acceptedAtMs: clock.nowMs(), code: 250, text: 'ok' });
+    const r = await ledger.recordObservation({
+      probeId: '01KTESTAUTH000000000000000', seed: 'gmail-1', folder: 'INBOX', folderRole: 'inbox', placement: 'inbox', uidValidity: 1, uid: 1,
+      arrivedAtMs: clock.nowMs(), internalDateMs: clock.nowMs(), observedAtMs: clock.nowMs(), auth: { spf: 'PASS', dkim: 'x-evil<script>', dmarc: 'bestguesspass' }, evidence: {},
+    });
+    m.events.observed(r);
+    const text = await m.registry.metrics();
+    expect(text).toContain('seedwatch_auth_results_total{path="peering",seed="gmail-1",provider="gmail",method="spf",result="pass"} 1');
+    expect(text).toContain('seedwatch_auth_results_total{path="peering",seed="gmail-1",provider="gmail",method="dkim",result="other"} 1');
+    expect(text).toContain('method="dmarc",result="bestguesspass"} 1');
+    expect(text).not.toContain('evil');
+    const restarted = new Metrics(target, ledger, clock, { defaultMetrics: false });
+    await restarted.bootstrap();
+    expect(await restarted.registry.metrics()).toContain('method="dkim",result="other"} 1');
+  });
 });
