@@ -24,7 +24,8 @@ export function buildProgram(): Command {
     .command('start')
     .description('what `npm start` runs: `run` with --config (or ./seedwatch.yaml when present), else `demo`')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config?: string }) => {
+    .option('--listen <host:port>', 'demo only: HTTP listen address', '127.0.0.1:9464')
+    .action(async (opts: { config?: string; listen: string }) => {
       const { startCommand } = await import('./cli/start.js');
       process.exitCode = await startCommand(opts);
     });
