@@ -4,14 +4,15 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type express from 'express';
 import { systemClock, type Clock } from './clock.js';
 import { checkSecrets, ConfigError, secretResolver, type Config } from './config/load-config.js';
 import { fanOut, type AgentEvents } from './events.js';
 import { createApp, listen, type Readiness } from './http/server.js';
 import type { Ledger } from './ledger/ledger.js';
-import { LedgerError, SqliteLedger } from './ledger/sqlite-ledger.js';
+import { ledgerPath, SqliteLedger } from './ledger/sqlite-ledger.js';
+
+export { ledgerPath };
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { OAuth2Tokens } from './auth/oauth2-tokens.js';
@@ -61,42 +62,6 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-/** Ledger methods that write: one failing (disk full, read-only) makes the agent unready until one succeeds. */
-const LEDGER_WRITES = new Set([
-  'insertProbe', 'markSendStarted', 'recordSendResult', 'recordObservation', 'markMissing', 'recoverInterrupted',
-  'setFolderState', 'recordMailboxError', 'startCycle', 'finishCycle', 'setState',
-]);
-
-/**
- * The ledger as every module sees it, reporting the outcome of each write: sendProbe, the
- * watchers and the scheduler turn a failed write into a result or a log line (they never
- * throw), so without this /readyz would stay 200 while nothing can be recorded.
- */
-function reportLedgerWrites<T extends Ledger>(ledger: T, report: (err: unknown) => void): T {
-  return new Proxy(ledger, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function') return v;
-      const fn = v as (...a: unknown[]) => unknown;
-      if (typeof prop !== 'string' || !LEDGER_WRITES.has(prop)) return fn.bind(target);
-      return async (...args: unknown[]) => {
-        try {
-          const r = await fn.apply(target, args);
-          report(null);
-          return r;
-        } catch (err) {
-          report(err);
-          throw err;
-        }
-      };
-    },
-  });
-}
-
-export function ledgerPath(config: Config): string {
-  return join(config.dataDirAbs, 'ledger.sqlite');
-}
-
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const { config } = opts;
   const env = opts.env ?? process.env;
@@ -107,16 +72,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   if (secretProblems.length > 0) throw new ConfigError(secretProblems.map((s) => s.error!));
   const resolveSecret = secretResolver(config, env);
 
-  let ledgerError: string | null = null;
-  let ledgerWriteError: string | null = null;
-  const ledger = reportLedgerWrites(SqliteLedger.open(opts.ledgerFile ?? ledgerPath(config)), (err) => {
-    if (err === null) {
-      if (ledgerWriteError) logger.info('ledger writable again');
-      ledgerWriteError = null;
-    } else if (err instanceof LedgerError && err.code === 'LEDGER_WRITE') {
-      if (!ledgerWriteError) logger.error({ err: err.message }, 'ledger write failed: nothing can be recorded; not ready until a write succeeds');
-      ledgerWriteError = err.message;
-    }
+  // sendProbe, the watchers and the scheduler turn a failed write into a result or a log line
+  // (they never throw); the ledger itself tracks write health for /readyz and logs here.
+  const ledger = SqliteLedger.open(opts.ledgerFile ?? ledgerPath(config), {
+    onWriteStateChange: (error) => {
+      if (error === null) logger.info('ledger writable again');
+      else logger.error({ err: error }, 'ledger write failed: nothing can be recorded; not ready until a write succeeds');
+    },
   });
   const interrupted = await ledger.recoverInterrupted(clock.nowMs());
   if (interrupted.length > 0) {
@@ -145,16 +107,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const mailer = config.report ? new WeeklyMailer(config.report.email, { ledger, clock, logger, resolveSecret }) : null;
 
   let cycleRunning: Promise<CycleResult> | null = null;
-  const oneCycle = async (cycleId?: string): Promise<CycleResult> => {
-    try {
-      const result = await runCycle({ config, paths, ledger, clock, events, logger, idFactory, resolveSecret, cycleId });
-      ledgerError = null;
-      return result;
-    } catch (err) {
-      ledgerError = (err as Error).message;
-      throw err;
-    }
-  };
+  const oneCycle = (cycleId?: string): Promise<CycleResult> =>
+    runCycle({ config, paths, ledger, clock, events, logger, idFactory, resolveSecret, cycleId });
   const guardedCycle = (cycleId?: string): Promise<CycleResult> => {
     if (cycleRunning) return cycleRunning;
     cycleRunning = oneCycle(cycleId).finally(() => {
@@ -180,7 +134,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const down = health.filter((h) => !h.connectedOnce).map((h) => h.seed);
     const checks: Readiness['checks'] = {
       config: { ok: true, detail: config.file },
-      ledger: ledgerError || ledgerWriteError ? { ok: false, detail: (ledgerWriteError ?? ledgerError)! } : { ok: true },
+      ledger: ledger.writeError() ? { ok: false, detail: ledger.writeError()! } : { ok: true },
       mailboxes: down.length ? { ok: false, detail: `never connected: ${down.join(', ')}` } : { ok: true },
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };

@@ -1,8 +1,7 @@
 import { secretResolver, type Config } from '../config/load-config.js';
-import { ledgerPath } from '../agent.js';
 import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import { systemClock } from '../clock.js';
-import { SqliteLedger } from '../ledger/sqlite-ledger.js';
+import { ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
 import { silentLogger } from '../log.js';
 import { closePaths, createPaths } from '../send/create-paths.js';
 import { verifyPath } from '../send/verify-path.js';

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { systemClock } from '../clock.js';
 import { secretResolver, type Config } from '../config/load-config.js';
 import { noopEvents } from '../events.js';
-import { SqliteLedger } from '../ledger/sqlite-ledger.js';
+import { ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
 import { createLogger, type Logger } from '../log.js';
 import { createProbeIdFactory } from '../probe-id.js';
 import { closePaths, createPaths, runCycle, type CycleResult } from '../send/run-cycle.js';
@@ -24,7 +23,7 @@ export async function probeSendOnly(cfg: Config, opts: ProbeSendOnlyOptions): Pr
   const out = opts.out ?? process.stdout;
   const logger = opts.logger ?? createLogger({ level: process.env.SEEDWATCH_LOG_LEVEL ?? 'warn' });
   const resolveSecret = secretResolver(cfg, opts.env ?? process.env);
-  const ledger = SqliteLedger.open(join(cfg.dataDirAbs, 'ledger.sqlite'));
+  const ledger = SqliteLedger.open(ledgerPath(cfg));
   const paths = createPaths(cfg, resolveSecret, logger, systemClock);
   let result: CycleResult;
   try {

@@ -160,28 +160,23 @@ export async function probeCommand(opts: { config: string; json?: boolean; wait?
     for (const h of agent.mailboxes()) if (!h.connectedOnce) process.stderr.write(`warning: mailbox ${h.seed} not connected: ${h.lastError?.message ?? 'no session yet'}\n`);
     const started = Date.now();
     const cycle = await agent.runCycleNow();
-    const ids = cycle.probes.map((p) => p.row?.id).filter((x): x is string => typeof x === 'string');
-    expected = new Set(ids.filter((id) => cycle.probes.find((p) => p.row?.id === id)?.row?.status === 'accepted'));
-    process.stderr.write(`sent ${expected.size} of ${ids.length} probes; waiting up to ${formatDuration(waitMs)}\n`);
+    const sent = cycle.probes.map((p) => p.row).filter((r): r is ProbeRow => r !== null);
+    expected = new Set(sent.filter((r) => r.status === 'accepted').map((r) => r.id));
+    process.stderr.write(`sent ${expected.size} of ${sent.length} probes; waiting up to ${formatDuration(waitMs)}\n`);
+    // This cycle's probes, with the ledger's own delivery latency: one query per read.
+    const cycleFacts = async () =>
+      (await agent.ledger.probeFacts(cycle.startedAtMs, cycle.finishedAtMs + 1)).filter((f) => expected.has(f.id));
     const until = Date.now() + waitMs;
-    for (;;) {
-      const rows = await Promise.all([...expected].map((id) => agent.ledger.getProbe(id)));
-      if (rows.every((r) => r && r.outcome != null) || Date.now() >= until) break;
+    while ((await cycleFacts()).some((f) => f.outcome === null) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, PROGRESS_POLL_MS));
     }
     await agent.watchers.scanNow().catch(() => undefined);
     if (tty) process.stderr.write('\n');
-    const rows = (await Promise.all(ids.map((id) => agent.ledger.getProbe(id)))).filter((r): r is ProbeRow => r !== null);
+    const rows = (await Promise.all(sent.map((r) => agent.ledger.getProbe(r.id)))).filter((r): r is ProbeRow => r !== null);
     // Probes that could not even be sent (bad template, broken path) have no ledger row; they
     // still count, as failed, so a broken path cannot vanish from the go/no-go table.
     for (const p of cycle.probes.filter((x) => x.row === null)) rows.push(notSentRow(p, cycle.cycleId));
-    const latency = new Map<string, number | null>();
-    for (const r of rows) {
-      const obs = await agent.ledger.observations(r.id);
-      const first = obs.find((o) => o.copyNumber === 1);
-      const arrival = first ? (first.arrivedAtMs ?? first.internalDateMs) : null;
-      latency.set(r.id, first && arrival != null && r.acceptedAtMs != null && first.kind === 'first' ? Math.max(0, (arrival - r.acceptedAtMs) / 1000) : null);
-    }
+    const latency = new Map((await cycleFacts()).map((f) => [f.id, f.deliveryLatencySeconds]));
     const report = buildProbeReport(rows, latency, thresholds, (Date.now() - started) / 1000, cycle.cycleId);
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderProbeTable(report));
     return report.ok ? EXIT_OK : EXIT_FAILED;

@@ -3,10 +3,10 @@
  * trend report from the ledger, opened read-only so it can run beside a live agent.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../cli.js';
 import { systemClock, type Clock } from '../clock.js';
-import { LedgerError, SqliteLedger } from '../ledger/sqlite-ledger.js';
+import { LedgerError, ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
 import { renderWeeklyCsv } from '../report/weekly-csv.js';
 import { renderWeeklyHtml } from '../report/weekly-html.js';
 import { renderWeeklyJson } from '../report/weekly-json.js';
@@ -51,7 +51,7 @@ export async function reportCommand(opts: ReportOptions, io: ReportIo = {}): Pro
   }
   const cfg = loadConfigOrReport(opts.config);
   if (!cfg) return EXIT_ERROR;
-  const file = join(cfg.dataDirAbs, 'ledger.sqlite');
+  const file = ledgerPath(cfg);
   let ledger: SqliteLedger;
   try {
     ledger = SqliteLedger.open(file, { readonly: true });

@@ -222,5 +222,7 @@ export interface Ledger {
   /** Small key/value store (e.g. rotated OAuth2 refresh tokens). */
   getState(key: string): Promise<string | null>;
   setState(key: string, value: string): Promise<void>;
+  /** The last write's error while writes fail (disk full, read-only), else null. */
+  writeError(): string | null;
   close(): Promise<void>;
 }

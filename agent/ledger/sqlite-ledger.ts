@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { AUTH_METHODS } from './ledger.js';
 import type {
+  AuthSummary,
   FolderState,
   LatencySample,
   Ledger,
@@ -59,6 +61,13 @@ function probeFromRow(r: Row): ProbeRow {
   };
 }
 
+/** The verdict columns of an observation row (absent when the provider gave none). */
+function authFromRow(r: Row): AuthSummary {
+  const auth: AuthSummary = {};
+  for (const m of AUTH_METHODS) if (r[m] != null) auth[m] = r[m] as string;
+  return auth;
+}
+
 function observationFromRow(r: Row): ObservationRow {
   let evidence: Record<string, unknown> = {};
   try {
@@ -66,8 +75,7 @@ function observationFromRow(r: Row): ObservationRow {
   } catch {
     evidence = { unparsed: true };
   }
-  const auth: ObservationRow['auth'] = {};
-  for (const m of ['spf', 'dkim', 'dmarc', 'arc'] as const) if (r[m] != null) auth[m] = r[m] as string;
+  const auth = authFromRow(r);
   return {
     id: r.id as number,
     probeId: r.probe_id as string,
@@ -88,6 +96,11 @@ function observationFromRow(r: Row): ObservationRow {
   };
 }
 
+/** Where an agent's ledger lives: `<dataDir>/ledger.sqlite`. */
+export function ledgerPath(config: { dataDirAbs: string }): string {
+  return join(config.dataDirAbs, 'ledger.sqlite');
+}
+
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const m of MIGRATIONS) {
@@ -103,12 +116,22 @@ export function migrate(db: Database.Database): number {
 export interface SqliteLedgerOptions {
   /** Open read-only (reports against a live agent's ledger). */
   readonly?: boolean;
+  /**
+   * Called when writes start failing (disk full, read-only) with the error, and with null when
+   * one succeeds again: only on those transitions, so a full disk logs once, not per write.
+   */
+  onWriteStateChange?: (error: string | null) => void;
 }
 
 export class SqliteLedger implements Ledger {
   readonly db: Database.Database;
 
-  private constructor(db: Database.Database) {
+  private lastWriteError: string | null = null;
+
+  private constructor(
+    db: Database.Database,
+    private readonly onWriteStateChange?: (error: string | null) => void,
+  ) {
     this.db = db;
   }
 
@@ -130,16 +153,31 @@ export class SqliteLedger implements Ledger {
     } catch (err) {
       throw new LedgerError('LEDGER_OPEN', `cannot open the ledger ${file}: ${(err as Error).message}`, { cause: err });
     }
-    return new SqliteLedger(db);
+    return new SqliteLedger(db, opts.onWriteStateChange);
   }
 
+  /** Every write goes through here: one transaction, errors typed, write health tracked. */
   private write<T>(what: string, fn: () => T): T {
+    let result: T;
     try {
-      return this.db.transaction(fn).immediate();
+      result = this.db.transaction(fn).immediate();
     } catch (err) {
+      // A refused operation (e.g. an unknown probe) says nothing about the disk.
       if (err instanceof LedgerError) throw err;
-      throw new LedgerError('LEDGER_WRITE', `ledger write failed (${what}): ${(err as Error).message}`, { cause: err });
+      const failure = new LedgerError('LEDGER_WRITE', `ledger write failed (${what}): ${(err as Error).message}`, { cause: err });
+      if (this.lastWriteError === null) this.onWriteStateChange?.(failure.message);
+      this.lastWriteError = failure.message;
+      throw failure;
     }
+    if (this.lastWriteError !== null) {
+      this.lastWriteError = null;
+      this.onWriteStateChange?.(null);
+    }
+    return result;
+  }
+
+  writeError(): string | null {
+    return this.lastWriteError;
   }
 
   async insertProbe(p: NewProbe): Promise<void> {
@@ -434,8 +472,7 @@ export class SqliteLedger implements Ledger {
       )
       .all(sinceMs, untilMs) as Row[];
     return rows.map((r) => {
-      const auth: ProbeFact['auth'] = {};
-      for (const m of ['spf', 'dkim', 'dmarc', 'arc'] as const) if (r[m] != null) auth[m] = r[m] as string;
+      const auth = authFromRow(r);
       return {
         id: r.id as string,
         path: r.path as string,

@@ -14,8 +14,9 @@ import { silentLogger, type Logger } from '../log.js';
 import { gmailPlugin } from './gmail-plugin.js';
 import { createHoodiecrow, type HcFolderSpec, type HcMailbox, type HcServer } from './hoodiecrow.js';
 import { idlePlugin } from './idle-plugin.js';
+import { listenLoopback } from './listen-loopback.js';
 
-export const SANDBOX_HOST = '127.0.0.1';
+export { SANDBOX_HOST } from './listen-loopback.js';
 
 /**
  * Bounds the Trash folders: a watcher with cleanup "trash" moves every probe there, and nothing
@@ -171,16 +172,9 @@ export class SandboxMailbox {
   }
 
   /** Listens on 127.0.0.1 on a free port. */
-  start(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.server.once('error', reject);
-      this.server.listen(0, SANDBOX_HOST, () => {
-        this.server.server.off('error', reject);
-        const addr = this.server.server.address();
-        this.portNumber = typeof addr === 'object' && addr ? addr.port : 0;
-        resolve(this.portNumber);
-      });
-    });
+  async start(): Promise<number> {
+    this.portNumber = await listenLoopback(this.server, this.server.server);
+    return this.portNumber;
   }
 
   /** Closes the listener and every session (a watcher sees its connection drop). */

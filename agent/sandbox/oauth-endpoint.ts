@@ -9,9 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
-import { SANDBOX_HOST } from './mailbox-server.js';
+import { listenLoopback, SANDBOX_HOST } from './listen-loopback.js';
 
 /** The client id the sandbox's token endpoint knows (the demo config's `oauth2.clientId`). */
 export const SANDBOX_OAUTH2_CLIENT_ID = 'seedwatch-demo';
@@ -84,15 +83,9 @@ export class SandboxTokenEndpoint {
     return `http://${SANDBOX_HOST}:${this.portNumber}/token`;
   }
 
-  start(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, SANDBOX_HOST, () => {
-        this.server.off('error', reject);
-        this.portNumber = (this.server.address() as AddressInfo).port;
-        resolve(this.portNumber);
-      });
-    });
+  async start(): Promise<number> {
+    this.portNumber = await listenLoopback(this.server, this.server);
+    return this.portNumber;
   }
 
   stop(): Promise<void> {

@@ -9,7 +9,8 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { planDelivery, type BehaviourModel, type SandboxProvider } from './behaviour.js';
-import { SANDBOX_HOST, type SandboxMailbox } from './mailbox-server.js';
+import type { SandboxMailbox } from './mailbox-server.js';
+import { listenLoopback } from './listen-loopback.js';
 import { randomAlnum, type Random } from './prng.js';
 import { stampDelivery, type Egress } from './provider-headers.js';
 import type { SandboxStats } from './sandbox-stats.js';
@@ -79,16 +80,9 @@ export class PathListener {
     return this.portNumber;
   }
 
-  start(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.server.once('error', reject);
-      this.server.listen(0, SANDBOX_HOST, () => {
-        this.server.server.off('error', reject);
-        const addr = this.server.server.address();
-        this.portNumber = typeof addr === 'object' && addr ? addr.port : 0;
-        resolve(this.portNumber);
-      });
-    });
+  async start(): Promise<number> {
+    this.portNumber = await listenLoopback(this.server, this.server.server);
+    return this.portNumber;
   }
 
   /** Stops listening, drops queued deliveries and closes open sessions. */

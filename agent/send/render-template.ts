@@ -35,6 +35,5 @@ export function renderTemplate(
   });
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+/** The project's one HTML escaper (also used by the pages and the report). */
+export { escapeHtml } from '../report/html.js';

@@ -34,7 +34,7 @@ export class SmtpPath implements ProbePath {
   private readonly timeoutMs: number;
   private readonly remote: string;
 
-  constructor(private readonly cfg: PathConfig, index: number, private readonly deps: PathDeps) {
+  constructor(cfg: PathConfig, index: number, private readonly deps: PathDeps) {
     if (!cfg.smtp) throw new Error(`paths[${index}] "${cfg.name}" is not a relay (smtp) path`);
     const smtp = cfg.smtp;
     this.name = cfg.name;

@@ -2,31 +2,11 @@
  * Starts and stops one MailboxWatcher per configured seed and reports their health
  * (for /readyz, the status page and `seedwatch probe`).
  */
-import type { ImapFlowOptions } from 'imapflow';
-import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
-import type { Clock } from '../clock.js';
-import type { SecretResolver, SeedConfig } from '../config/load-config.js';
-import type { AgentEvents } from '../events.js';
-import type { Ledger } from '../ledger/ledger.js';
-import type { Logger } from '../log.js';
-import type { BackoffPolicy } from './backoff.js';
-import { MailboxWatcher, type MailboxHealth, type WatchMode } from './mailbox-watcher.js';
+import type { SeedConfig } from '../config/load-config.js';
+import { MailboxWatcher, type MailboxHealth, type MailboxWatcherOptions } from './mailbox-watcher.js';
 
-export interface WatchAllOptions {
-  seeds: SeedConfig[];
-  ledger: Ledger;
-  events: AgentEvents;
-  resolveSecret: SecretResolver;
-  pollIntervalMs: number;
-  deadlineMs: number;
-  clock?: Clock;
-  log?: Logger;
-  mode?: WatchMode;
-  backoff?: BackoffPolicy;
-  imapOptions?: Partial<ImapFlowOptions>;
-  /** Shared OAuth2 tokens (one cache per account; rotated refresh tokens persisted). */
-  oauth2?: OAuth2Tokens;
-}
+/** Every watcher gets the same options; only the seed differs. */
+export type WatchAllOptions = Omit<MailboxWatcherOptions, 'seed'> & { seeds: SeedConfig[] };
 
 export interface WatchAll {
   start(): void;
@@ -42,23 +22,11 @@ export interface WatchAll {
 
 export function watchAll(opts: WatchAllOptions): WatchAll {
   const watchers = new Map<string, MailboxWatcher>();
-  for (const seed of opts.seeds) {
+  const { seeds, ...shared } = opts;
+  for (const seed of seeds) {
     watchers.set(
       seed.name,
-      new MailboxWatcher({
-        seed,
-        ledger: opts.ledger,
-        events: opts.events,
-        resolveSecret: opts.resolveSecret,
-        pollIntervalMs: opts.pollIntervalMs,
-        deadlineMs: opts.deadlineMs,
-        clock: opts.clock,
-        log: opts.log,
-        mode: opts.mode,
-        backoff: opts.backoff,
-        imapOptions: opts.imapOptions,
-        oauth2: opts.oauth2,
-      }),
+      new MailboxWatcher({ ...shared, seed }),
     );
   }
   return {

@@ -1,25 +1,16 @@
 // Seedwatch / Overview: the SRE's first screen — where probes land, how fast, how
 // authentication and SMTP look, and whether the agent itself is healthy.
 
-import { DashboardBuilder, DashboardCursorSync, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { matchers, type MixinConfig } from './config.js';
-import { filters, heatmapPanel, standardVariables, statPanel, tablePanel, timeseriesPanel } from './panels.js';
+import { filters, heatmapPanel, seedwatchDashboard, statPanel, tablePanel, timeseriesPanel } from './panels.js';
 import { deltaToBestPath, latencyQuantile, placementShare } from './queries.js';
 
 export function overviewDashboard(cfg: MixinConfig): DashboardBuilder {
   const d = cfg.dashboards;
   const f = filters(cfg);
   const ri = '$__rate_interval';
-  return new DashboardBuilder('Seedwatch / Overview')
-    .uid(`${d.uidPrefix}-overview`)
-    .description('Inbox placement of seedwatch probes per provider and egress path, delivery latency, authentication, SMTP replies and agent health.')
-    .tags([...d.tags, 'overview'])
-    .refresh(d.refresh)
-    .time({ from: 'now-24h', to: 'now' })
-    .timezone('browser')
-    .tooltip(DashboardCursorSync.Crosshair)
-    .readonly()
-    .variables(standardVariables(cfg))
+  return seedwatchDashboard(cfg, { title: 'Seedwatch / Overview', slug: 'overview', tag: 'overview', description: 'Inbox placement of seedwatch probes per provider and egress path, delivery latency, authentication, SMTP replies and agent health.' })
     .withRow(new RowBuilder('Placement'))
     .withPanel(
       statPanel({

@@ -4,6 +4,8 @@
 
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
+  DashboardBuilder,
+  DashboardCursorSync,
   DatasourceVariableBuilder,
   QueryVariableBuilder,
   ThresholdsConfigBuilder,
@@ -182,4 +184,25 @@ export function filters(cfg: MixinConfig, opts: { path?: boolean; seed?: boolean
 /** Matchers of a recorded provider × path series (seed is aggregated away). */
 export function recordedFilters(...extra: string[]): string {
   return `{${['provider=~"$provider"', 'path=~"$path"', ...extra].join(', ')}}`;
+}
+
+/**
+ * The part every seedwatch dashboard shares: stable uid from the prefix, tags, the four
+ * variables, crosshair tooltips, read-only.
+ */
+export function seedwatchDashboard(
+  cfg: MixinConfig,
+  o: { title: string; slug: string; tag: string; description: string; refresh?: string; from?: string },
+): DashboardBuilder {
+  const d = cfg.dashboards;
+  return new DashboardBuilder(o.title)
+    .uid(`${d.uidPrefix}-${o.slug}`)
+    .description(o.description)
+    .tags([...d.tags, o.tag])
+    .refresh(o.refresh ?? d.refresh)
+    .time({ from: o.from ?? 'now-24h', to: 'now' })
+    .timezone('browser')
+    .tooltip(DashboardCursorSync.Crosshair)
+    .readonly()
+    .variables(standardVariables(cfg));
 }

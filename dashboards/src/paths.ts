@@ -1,24 +1,15 @@
 // Seedwatch / Paths: peering vs transit (or any set of egress paths) side by side for
 // each provider — where one path lands in spam, is slower, or gets other replies.
 
-import { DashboardBuilder, DashboardCursorSync, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { MixinConfig } from './config.js';
-import { filters, standardVariables, tablePanel, timeseriesPanel } from './panels.js';
+import { filters, seedwatchDashboard, tablePanel, timeseriesPanel } from './panels.js';
 import { deltaToBestPath, latencyQuantile, placementShare } from './queries.js';
 
 export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
   const d = cfg.dashboards;
   const ri = '$__rate_interval';
-  return new DashboardBuilder('Seedwatch / Paths')
-    .uid(`${d.uidPrefix}-paths`)
-    .description('Egress paths compared per provider: spam-share and latency deltas to the best path, SMTP reply codes per path.')
-    .tags([...d.tags, 'paths'])
-    .refresh(d.refresh)
-    .time({ from: 'now-24h', to: 'now' })
-    .timezone('browser')
-    .tooltip(DashboardCursorSync.Crosshair)
-    .readonly()
-    .variables(standardVariables(cfg))
+  return seedwatchDashboard(cfg, { title: 'Seedwatch / Paths', slug: 'paths', tag: 'paths', description: 'Egress paths compared per provider: spam-share and latency deltas to the best path, SMTP reply codes per path.' })
     .withRow(new RowBuilder('All providers'))
     .withPanel(
       tablePanel({

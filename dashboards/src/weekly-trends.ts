@@ -2,13 +2,12 @@
 // per provider × path from the recording rules, week-over-week change, latency and
 // duplicates by week.
 
-import { DashboardBuilder, DashboardCursorSync, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { MixinConfig } from './config.js';
-import { filters, recordedFilters, standardVariables, tablePanel, timeseriesPanel } from './panels.js';
+import { filters, recordedFilters, seedwatchDashboard, tablePanel, timeseriesPanel } from './panels.js';
 import { recorded } from './rules.js';
 
 export function weeklyTrendsDashboard(cfg: MixinConfig): DashboardBuilder {
-  const d = cfg.dashboards;
   const share7d = (placement: string): string => `${recorded.share('7d')}${recordedFilters(`placement="${placement}"`)}`;
   const seedNote = ' Recorded per provider × path: the seed filter does not apply.';
   const sharePanel = (placement: string, what: string) =>
@@ -21,16 +20,7 @@ export function weeklyTrendsDashboard(cfg: MixinConfig): DashboardBuilder {
       w: 8,
       interval: '1d',
     });
-  return new DashboardBuilder('Seedwatch / Weekly trends')
-    .uid(`${d.uidPrefix}-weekly-trends`)
-    .description('Weekly inbox-placement trends for deliverability reviews: 7-day shares, week-over-week change, latency and duplicates.')
-    .tags([...d.tags, 'weekly'])
-    .refresh('1h')
-    .time({ from: 'now-90d', to: 'now' })
-    .timezone('browser')
-    .tooltip(DashboardCursorSync.Crosshair)
-    .readonly()
-    .variables(standardVariables(cfg))
+  return seedwatchDashboard(cfg, { title: 'Seedwatch / Weekly trends', slug: 'weekly-trends', tag: 'weekly', description: 'Weekly inbox-placement trends for deliverability reviews: 7-day shares, week-over-week change, latency and duplicates.', refresh: '1h', from: 'now-90d' })
     .withRow(new RowBuilder('7-day shares'))
     .withPanel(sharePanel('inbox', 'Share of probes that reached the inbox (Gmail: primary tab)'))
     .withPanel(sharePanel('spam', 'Share of probes that landed in the spam folder'))

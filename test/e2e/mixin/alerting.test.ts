@@ -5,10 +5,9 @@
  * Alertmanager delivers the page to a webhook: labelled provider + path=transit, and nothing
  * for the peering path.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../../agent/agent.js';
 import { parseConfig } from '../../../agent/config/load-config.js';
@@ -76,7 +75,6 @@ seeds:
     ruleFiles,
     alertmanagerUrl: am.url,
   });
-  void (agent as unknown as { url: string }).url;
 }, 90_000);
 
 afterAll(async () => {
