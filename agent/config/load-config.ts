@@ -96,7 +96,8 @@ export function parseConfig(text: string, file: string, opts: LoadOptions & { ba
     throw new ConfigError([`${file}: (top level): the YAML document cannot be read: ${(err as Error).message}`]);
   }
   const tagged: string[] = [];
-  findTaggedValues(raw, [], tagged);
+  // Only inside a mapping: any other top level is the schema's "expected a mapping".
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) findTaggedValues(raw, [], tagged);
   if (tagged.length > 0) {
     throw new ConfigError(tagged.map((p) => `${file}: ${p}: expected plain YAML (a mapping, list, string, number or boolean), got a tagged value such as !!binary`));
   }

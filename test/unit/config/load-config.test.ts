@@ -69,6 +69,13 @@ seeds: [{ name: s, address: a@b.cd, provider: gmail, imap: { user: u, password: 
     expect(msg).toBe('x.yaml: probe.from: expected a string, got an integer');
   });
 
+  it.each([
+    ['[!!binary ]', 'top.yaml: (top level): expected a mapping, got a list'],
+    ['x: !!binary AAAA', 'top.yaml: x: expected plain YAML (a mapping, list, string, number or boolean), got a tagged value such as !!binary'],
+  ])('%j: the problem names the right place (found by the property test)', (text, message) => {
+    expect(() => parseConfig(text, 'top.yaml')).toThrow(message);
+  });
+
   it('reports every problem at once, not only the first', () => {
     const text = 'deadline: soon\nschedule: never\nprobe: { from: x }\npaths: []\nseeds: []\n';
     let problems: string[] = [];
