@@ -1,4 +1,5 @@
-import type { MailboxErrorKind, ObservationResult, ProbeRow } from './ledger/ledger.js';
+import type { ObservationResult, ProbeRow } from './ledger/ledger.js';
+import type { MailboxErrorKind } from './domain/vocabulary.js';
 
 /**
  * What the sender, the watchers and the reconciler report AFTER the ledger has recorded it.

@@ -29,7 +29,8 @@ export interface FolderRoleOverrides {
   trash?: string;
 }
 
-export type FolderRole = 'inbox' | 'spam' | 'trash' | 'all';
+import type { FolderRole } from '../domain/vocabulary.js';
+export type { FolderRole };
 export type FolderRoleRule = 'config' | 'special-use' | 'name' | 'default';
 
 export interface ResolvedFolder {

@@ -4,15 +4,7 @@
  * columns, so their order is part of the contract.
  */
 
-export const PLACEMENTS = ['inbox', 'spam', 'promotions', 'social', 'updates', 'forums', 'other'] as const;
-export type Placement = (typeof PLACEMENTS)[number];
-
-/** A probe's final outcome: a placement, or never seen before the deadline. */
-export const OUTCOMES = [...PLACEMENTS, 'missing'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-
-export type WatchedFolderRole = 'inbox' | 'spam' | 'trash' | 'all' | 'other';
-export type GmailCategory = 'primary' | 'promotions' | 'social' | 'updates' | 'forums';
+import type { GmailCategory, Placement, WatchedFolderRole } from '../domain/vocabulary.js';
 
 export interface PlacementInput {
   folderRole: WatchedFolderRole;

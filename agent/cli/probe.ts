@@ -1,7 +1,8 @@
 import { parseDuration, formatDuration } from '../config/duration.js';
 import { ConfigError } from '../config/load-config.js';
 import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../cli.js';
-import { OUTCOMES, type Outcome, type ProbeRow } from '../ledger/ledger.js';
+import { type ProbeRow } from '../ledger/ledger.js';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary.js';
 import { createLogger } from '../log.js';
 import { percentile } from '../report/summarize.js';
 import { formatTable, loadConfigOrReport } from './common.js';

@@ -1,4 +1,4 @@
-import { OUTCOMES } from '../ledger/ledger.js';
+import { OUTCOMES } from '../domain/vocabulary.js';
 
 /** Shares the go/no-go check can test: every outcome, plus send failures. */
 export const THRESHOLD_KEYS = [...OUTCOMES, 'failed'] as const;

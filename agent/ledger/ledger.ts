@@ -6,23 +6,16 @@
  * Times are Unix epoch milliseconds (integers) throughout.
  */
 
-export const PROBE_STATUSES = ['sending', 'accepted', 'failed', 'ambiguous'] as const;
-export type ProbeStatus = (typeof PROBE_STATUSES)[number];
-
-export const SEND_FAILURE_REASONS = ['rejected', 'deferred', 'connection', 'timeout', 'tls', 'auth', 'ambiguous'] as const;
-export type SendFailureReason = (typeof SEND_FAILURE_REASONS)[number];
-
-/** Where a probe ended up (first copy), or 'missing' when its deadline passed unseen. */
-export const PLACEMENTS = ['inbox', 'spam', 'promotions', 'social', 'updates', 'forums', 'other'] as const;
-export type Placement = (typeof PLACEMENTS)[number];
-export const OUTCOMES = [...PLACEMENTS, 'missing'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-
-export const AUTH_METHODS = ['spf', 'dkim', 'dmarc', 'arc'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
-
-export const MAILBOX_ERROR_KINDS = ['login', 'connection', 'timeout', 'protocol'] as const;
-export type MailboxErrorKind = (typeof MAILBOX_ERROR_KINDS)[number];
+import type {
+  AuthMethod,
+  AuthSummary,
+  CopyKind,
+  MailboxErrorKind,
+  Outcome,
+  Placement,
+  ProbeStatus,
+  SendFailureReason,
+} from '../domain/vocabulary.js';
 
 export interface NewProbe {
   id: string;
@@ -82,13 +75,6 @@ export interface ProbeRow {
   copies: number;
 }
 
-export interface AuthSummary {
-  spf?: string;
-  dkim?: string;
-  dmarc?: string;
-  arc?: string;
-}
-
 export interface NewObservation {
   probeId: string;
   seed: string;
@@ -134,7 +120,7 @@ export interface ObservationResult {
 export interface ObservationRow extends NewObservation {
   id: number;
   copyNumber: number;
-  kind: 'first' | 'duplicate' | 'late';
+  kind: CopyKind;
 }
 
 export interface ProbeFilter {

@@ -2,23 +2,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
-import { AUTH_METHODS } from './ledger.js';
-import type {
-  AuthSummary,
-  FolderState,
-  LatencySample,
-  Ledger,
-  LedgerTotals,
-  MailboxErrorKind,
-  NewObservation,
-  NewProbe,
-  ObservationResult,
-  ObservationRow,
-  ProbeFact,
-  ProbeFilter,
-  ProbeRow,
-  SendResult,
-} from './ledger.js';
+import { AUTH_METHODS } from '../domain/vocabulary.js';
+import type { FolderState, LatencySample, Ledger, LedgerTotals, NewObservation, NewProbe, ObservationResult, ObservationRow, ProbeFact, ProbeFilter, ProbeRow, SendResult } from './ledger.js';
+import type { AuthSummary, MailboxErrorKind } from '../domain/vocabulary.js';
 
 /** How long a writer waits for another writer's lock before failing (SQLITE_BUSY). */
 const BUSY_TIMEOUT_MS = 5_000;

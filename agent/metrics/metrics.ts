@@ -1,14 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AgentEvents } from '../events.js';
-import {
-  AUTH_METHODS,
-  MAILBOX_ERROR_KINDS,
-  OUTCOMES,
-  SEND_FAILURE_REASONS,
-  type Ledger,
-  type ObservationResult,
-  type ProbeRow,
-} from '../ledger/ledger.js';
+import { type Ledger, type ObservationResult, type ProbeRow } from '../ledger/ledger.js';
+import { AUTH_METHODS, MAILBOX_ERROR_KINDS, OUTCOMES, SEND_FAILURE_REASONS } from '../domain/vocabulary.js';
 import type { Clock } from '../clock.js';
 import { VERSION } from '../version.js';
 

@@ -4,7 +4,7 @@
  * Pure: StatusData in, HTML out. Everything from a mail header (subject, verdicts, Microsoft
  * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
  */
-import { OUTCOMES, type Outcome } from '../ledger/ledger.js';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary.js';
 import { formatAgo, formatPercent, formatSeconds, formatUtc, formatUtcTime } from '../report/format.js';
 import { html, rawHtml, type SafeHtml } from '../report/html.js';
 import type { MatrixCell } from '../report/summarize.js';

@@ -1,4 +1,5 @@
-import { OUTCOMES, type Outcome, type ProbeFact } from '../ledger/ledger.js';
+import { type ProbeFact } from '../ledger/ledger.js';
+import { OUTCOMES, type Outcome } from '../domain/vocabulary.js';
 
 /** One cell of the placement matrix (provider x path), computed from ledger facts only. */
 export interface MatrixCell {

@@ -3,7 +3,7 @@
  * for spreadsheets: a `scope` column tells week, previous week and per-day rows apart, and
  * provider `*` marks a path's total over all providers. Shares are ratios 0..1.
  */
-import { OUTCOMES } from '../ledger/ledger.js';
+import { OUTCOMES } from '../domain/vocabulary.js';
 import { CHANGE_KEYS, type PeriodStats, type WeeklyReport } from './weekly-report.js';
 
 type Cell = string | number | null;

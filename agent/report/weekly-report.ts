@@ -4,7 +4,8 @@
  * weekly-json.ts). Every number is recomputable from the ledger; the cell arithmetic is
  * summarize()'s, so the report, the status page and /api/summary never disagree.
  */
-import { OUTCOMES, type Ledger, type Outcome, type ProbeFact, type SendFailureReason } from '../ledger/ledger.js';
+import { type Ledger, type ProbeFact } from '../ledger/ledger.js';
+import { OUTCOMES, type Outcome, type SendFailureReason } from '../domain/vocabulary.js';
 import { percentile, summarize, type MatrixCell } from './summarize.js';
 
 export const DAY_MS = 86_400_000;

@@ -1,4 +1,5 @@
-import type { SendFailureReason, SendResult } from '../ledger/ledger.js';
+import type { SendResult } from '../ledger/ledger.js';
+import type { SendFailureReason } from '../domain/vocabulary.js';
 import { parseSmtpReply } from './parse-smtp-reply.js';
 
 /** The fields of a nodemailer SMTP error this classifier reads (all optional: any Error fits). */

@@ -1,4 +1,4 @@
-import type { MailboxErrorKind } from '../ledger/ledger.js';
+import type { MailboxErrorKind } from '../domain/vocabulary.js';
 
 /** First reconnect delay after a lost or failed session (a blip on the network). */
 export const RECONNECT_BASE_MS = 1_000;

@@ -15,7 +15,7 @@ import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { extractProbeId } from '../analyze/extract-probe-id.js';
 import type { FolderRoleRule } from '../analyze/folder-roles.js';
 import { MAX_HEADER_BYTES, parseHeaders } from '../analyze/parse-headers.js';
-import type { GmailCategory, WatchedFolderRole } from '../analyze/placement.js';
+import type { GmailCategory, WatchedFolderRole } from '../domain/vocabulary.js';
 import type { Clock } from '../clock.js';
 import type { SeedConfig } from '../config/load-config.js';
 import type { AgentEvents } from '../events.js';

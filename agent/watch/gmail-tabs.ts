@@ -3,7 +3,7 @@
  * Only called when the server advertises X-GM-EXT-1; without it no X-GM command is ever sent.
  */
 import type { ImapFlow } from 'imapflow';
-import type { GmailCategory } from '../analyze/placement.js';
+import type { GmailCategory } from '../domain/vocabulary.js';
 
 export const GMAIL_EXT_CAPABILITY = 'X-GM-EXT-1';
 

@@ -6,7 +6,7 @@ import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { FolderRole, ResolvedFolder } from '../analyze/folder-roles.js';
 import type { SecretResolver, SeedConfig } from '../config/load-config.js';
-import type { MailboxErrorKind } from '../ledger/ledger.js';
+import type { MailboxErrorKind } from '../domain/vocabulary.js';
 import { imapAuth } from './imap-auth.js';
 import { imapClientOptions } from './imap-client.js';
 import { planSessions, seedFolderRoles, watchedFolders, type WatchMode } from './mailbox-watcher.js';

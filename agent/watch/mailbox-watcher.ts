@@ -11,7 +11,8 @@ import { resolveFolderRoles, type FolderRole, type FolderRoles, type ResolvedFol
 import { systemClock, type Clock } from '../clock.js';
 import type { SecretResolver, SeedConfig } from '../config/load-config.js';
 import type { AgentEvents } from '../events.js';
-import type { Ledger, MailboxErrorKind } from '../ledger/ledger.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { MailboxErrorKind } from '../domain/vocabulary.js';
 import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_BACKOFF, reconnectDelayMs, type BackoffPolicy } from './backoff.js';
 import type { ScanContext, WatchedFolder } from './folder-scan.js';

@@ -8,8 +8,10 @@ import { MICROSOFT_RECEIVED_HOSTS } from '../analyze/authentication-results.js';
 import type { FolderRoleRule } from '../analyze/folder-roles.js';
 import { headerValue, parseHeaders } from '../analyze/parse-headers.js';
 import { parseRfc5322Date } from '../analyze/received-time.js';
-import { classifyPlacement, type GmailCategory, type WatchedFolderRole } from '../analyze/placement.js';
-import type { AuthSummary, NewObservation } from '../ledger/ledger.js';
+import { classifyPlacement } from '../analyze/placement.js';
+import { type GmailCategory, type WatchedFolderRole } from '../domain/vocabulary.js';
+import type { NewObservation } from '../ledger/ledger.js';
+import type { AuthSummary } from '../domain/vocabulary.js';
 
 export interface FetchedCopy {
   uid: number;

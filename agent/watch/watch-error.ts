@@ -1,4 +1,4 @@
-import type { MailboxErrorKind } from '../ledger/ledger.js';
+import type { MailboxErrorKind } from '../domain/vocabulary.js';
 
 export type WatchErrorCode =
   | 'OAUTH2_UNSUPPORTED'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OUTCOMES, PLACEMENTS, classifyPlacement, type PlacementInput } from '../../../agent/analyze/placement.js';
+import { classifyPlacement, type PlacementInput } from '../../../agent/analyze/placement.js';
+import { OUTCOMES, PLACEMENTS } from '../../../agent/domain/vocabulary.js';
 
 describe('classifyPlacement', () => {
   it('exports the label values in contract order', () => {
