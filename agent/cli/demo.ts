@@ -14,8 +14,6 @@ import { join, resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../cli.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger } from '../log.js';
-import { DEMO_PASSWORD_ENV, demoRefreshTokenEnv } from '../sandbox/demo-config.js';
-import { startSandbox, type Sandbox } from '../sandbox/start-sandbox.js';
 
 /** One probe cycle every 10 s, so the pages fill within a minute. */
 export const DEMO_SCHEDULE = '*/10 * * * * *';
@@ -34,6 +32,11 @@ export const DEMO_DKIM = { domain: 'mail.example.com', selector: 'demo', private
 export const DEMO_ACCESS_TOKEN_TTL_SECONDS = 600;
 
 export async function demoCommand(opts: { dataDir?: string; listen: string }): Promise<number> {
+  // The sandbox is demo scaffolding outside the product (sandbox/): only this command loads it,
+  // and only when it runs.
+  const { DEMO_PASSWORD_ENV, demoRefreshTokenEnv } = await import('../../sandbox/demo-config.js');
+  const { startSandbox } = await import('../../sandbox/start-sandbox.js');
+  type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
   const logger = createLogger();
   const tempDir = opts.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'seedwatch-demo-')) : null;
   const dataDir = tempDir ?? resolve(opts.dataDir as string);

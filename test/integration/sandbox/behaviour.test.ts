@@ -8,9 +8,9 @@ import {
   planDelivery,
   SANDBOX_PROVIDERS,
   type RouteBehaviour,
-} from '../../../agent/sandbox/behaviour.js';
-import { createPrng } from '../../../agent/sandbox/prng.js';
-import { rfc5322Date } from '../../../agent/sandbox/provider-headers.js';
+} from '../../../sandbox/behaviour.js';
+import { createPrng } from '../../../sandbox/prng.js';
+import { rfc5322Date } from '../../../sandbox/provider-headers.js';
 import { parseRfc5322Date } from '../../../agent/analyze/received-time.js';
 
 const Q = Date.UTC(2026, 10, 23, 12, 0, 0); // a quarter-hour boundary

@@ -13,10 +13,10 @@ import { OAuth2Tokens } from '../../../agent/auth/oauth2-tokens.js';
 import { refreshGrant } from '../../../agent/auth/token-endpoint.js';
 import { loadConfig, secretResolver } from '../../../agent/config/load-config.js';
 import { SecretValue } from '../../../agent/config/secret.js';
-import { DEMO_PASSWORD_ENV, demoRefreshTokenEnv } from '../../../agent/sandbox/demo-config.js';
-import { SANDBOX_OAUTH2_CLIENT_ID } from '../../../agent/sandbox/oauth-endpoint.js';
-import { createPrng } from '../../../agent/sandbox/prng.js';
-import { startSandbox, type Sandbox } from '../../../agent/sandbox/start-sandbox.js';
+import { DEMO_PASSWORD_ENV, demoRefreshTokenEnv } from '../../../sandbox/demo-config.js';
+import { SANDBOX_OAUTH2_CLIENT_ID } from '../../../sandbox/oauth-endpoint.js';
+import { createPrng } from '../../../sandbox/prng.js';
+import { startSandbox, type Sandbox } from '../../../sandbox/start-sandbox.js';
 import { inspectSeed } from '../../../agent/watch/inspect-seed.js';
 import { accessTokenFor, clean, imapSession, seedOf, sendProbe } from './sandbox-helpers.js';
 

@@ -5,8 +5,8 @@ import nodemailer from 'nodemailer';
 import { refreshGrant } from '../../../agent/auth/token-endpoint.js';
 import { SecretValue } from '../../../agent/config/secret.js';
 import { createProbeIdFactory, probeBodyToken } from '../../../agent/probe-id.js';
-import type { BehaviourOverrides, RouteOverride } from '../../../agent/sandbox/behaviour.js';
-import type { Sandbox, SandboxSeed } from '../../../agent/sandbox/start-sandbox.js';
+import type { BehaviourOverrides, RouteOverride } from '../../../sandbox/behaviour.js';
+import type { Sandbox, SandboxSeed } from '../../../sandbox/start-sandbox.js';
 
 /** Every message delivered once, to INBOX/Primary, within ~50 ms; no incident. */
 export const CLEAN: RouteOverride = {

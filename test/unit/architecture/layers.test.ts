@@ -1,0 +1,193 @@
+// Layering rules of the code base, read from the import statements of the sources:
+// the demo sandbox stays outside the product (only the demo command loads it, lazily), the
+// domain vocabulary does no I/O, and no import cycle joins agent/, dashboards/src and sandbox/.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildImportGraph, findCycles, parseImports, type ImportEdge, type ImportGraph } from './import-graph.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const graph = buildImportGraph(root, ['agent', 'dashboards/src', 'sandbox', 'bench']);
+
+/** The only file of the product allowed to load the sandbox, and only with `import(…)`. */
+const DEMO_COMMAND = 'agent/cli/demo.ts';
+
+/**
+ * Imports that still close a cycle through agent/cli.ts because their files are being edited
+ * by someone else: each should import the exit codes from agent/exit-codes.ts. Remove an entry
+ * once its import is gone (the test fails on an entry that no longer exists, so the list only
+ * shrinks).
+ */
+const PENDING_CYCLE_EDGES: ReadonlyArray<{ from: string; to: string }> = [
+  { from: 'agent/cli/check.ts', to: 'agent/cli.ts' },
+  { from: 'agent/cli/probe.ts', to: 'agent/cli.ts' },
+  { from: 'agent/cli/report.ts', to: 'agent/cli.ts' },
+  { from: 'agent/cli/run.ts', to: 'agent/cli.ts' },
+  { from: 'agent/cli/dashboards.ts', to: 'agent/cli.ts' },
+  { from: 'agent/cli/demo.ts', to: 'agent/cli.ts' },
+];
+
+/** Modules that do I/O (network, files, databases, servers): the domain layer imports none. */
+const IO_MODULES = [
+  'imapflow',
+  'nodemailer',
+  'better-sqlite3',
+  'pg',
+  'express',
+  'smtp-server',
+  'node:fs',
+  'node:net',
+  'node:http',
+  'node:dns',
+  'node:https',
+  'node:http2',
+  'node:tls',
+  'node:dgram',
+  'node:child_process',
+];
+
+/** `fs`, `node:fs`, `node:fs/promises`, `nodemailer/lib/…` all count as the module. */
+function isIoModule(specifier: string): boolean {
+  const bare = specifier.startsWith('node:') ? specifier : IO_MODULES.includes(`node:${specifier.split('/')[0]}`) ? `node:${specifier}` : specifier;
+  return IO_MODULES.some((m) => bare === m || bare.startsWith(`${m}/`));
+}
+
+const within = (dir: string) => (file: string) => file.startsWith(`${dir}/`);
+const describeEdge = (file: string, e: ImportEdge) =>
+  `${file}:${e.line} ${e.dynamic ? 'import(' : 'import '}'${e.specifier}'${e.dynamic ? ')' : ''}`;
+
+describe('the import-graph walker', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seedwatch-layers-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+
+  it('reads every kind of import and export-from, and skips comments', () => {
+    const edges = parseImports(
+      [
+        "import { a,",
+        "  b } from './multi.js';",
+        "import type { T } from '../types.js';",
+        "import './side-effect.js';",
+        "export * from './all.js';",
+        "export { x } from 'pkg';",
+        "// import { no } from './commented.js';",
+        "/* export * from './block-commented.js'; */",
+        "const url = 'http://example.com'; // import('./after-a-string.js')",
+        "export const from = 'not-an-import';",
+        "const m = await import('./lazy.js');",
+      ].join('\n'),
+    );
+    expect(edges.map((e) => [e.specifier, e.line, e.dynamic, e.typeOnly])).toEqual([
+      ['./multi.js', 1, false, false],
+      ['../types.js', 3, false, true],
+      ['./side-effect.js', 4, false, false],
+      ['./all.js', 5, false, false],
+      ['pkg', 6, false, false],
+      ['./lazy.js', 11, true, false],
+    ]);
+  });
+
+  it('resolves .js specifiers to .ts files and reports each cycle with its files', () => {
+    write('src/a.ts', "import { b } from './b.js';\nexport const a = 1;\n");
+    write('src/b.ts', "import type { C } from './sub/c.js';\nexport const b = 2;\n");
+    write('src/sub/c.ts', "export type C = number;\nexport const load = () => import('../a.js');\n");
+    write('src/d.ts', "import { a } from './a.js';\nimport { e } from './e.js';\n");
+    write('src/e.ts', "export { d } from './d.js';\nexport const e = 1;\n");
+    write('src/f.ts', "import { readFileSync } from 'node:fs';\nimport { a } from './a.js';\n");
+    const g = buildImportGraph(dir, ['src']);
+    expect([...g.keys()]).toEqual(['src/a.ts', 'src/b.ts', 'src/d.ts', 'src/e.ts', 'src/f.ts', 'src/sub/c.ts']);
+    expect(g.get('src/f.ts')!.map((e) => e.target)).toEqual([null, 'src/a.ts']);
+    expect(findCycles(g)).toEqual([
+      ['src/a.ts', 'src/b.ts', 'src/sub/c.ts', 'src/a.ts'],
+      ['src/d.ts', 'src/e.ts', 'src/d.ts'],
+    ]);
+    // Without dynamic and type-only edges only the d ↔ e cycle loads at run time.
+    expect(findCycles(g, (e) => !e.dynamic && !e.typeOnly)).toEqual([['src/d.ts', 'src/e.ts', 'src/d.ts']]);
+  });
+
+  it('sees the sources of this repository', () => {
+    for (const dirName of ['agent/', 'dashboards/src/', 'sandbox/', 'bench/']) {
+      expect([...graph.keys()].some((f) => f.startsWith(dirName)), dirName).toBe(true);
+    }
+    const unresolved = [...graph].flatMap(([f, es]) => es.filter((e) => e.specifier.startsWith('.') && e.target === null).map((e) => describeEdge(f, e)));
+    expect(unresolved).toEqual([]);
+  });
+});
+
+describe('the demo sandbox stays outside the product', () => {
+  it('no file under agent/, dashboards/src or bench/ imports sandbox/, except the lazy import(…) of the demo command', () => {
+    const offenders = [...graph]
+      .filter(([file]) => !within('sandbox')(file))
+      .flatMap(([file, edges]) =>
+        edges
+          .filter((e) => e.target !== null && within('sandbox')(e.target))
+          .filter((e) => !(file === DEMO_COMMAND && e.dynamic))
+          .map((e) => describeEdge(file, e)),
+      );
+    expect(offenders).toEqual([]);
+  });
+
+  it('the demo command does load the sandbox, lazily', () => {
+    const lazy = (graph.get(DEMO_COMMAND) ?? []).filter((e) => e.dynamic && e.target !== null && within('sandbox')(e.target));
+    expect(lazy.map((e) => e.target)).toContain('sandbox/start-sandbox.ts');
+  });
+});
+
+describe('the domain layer', () => {
+  const domainFiles = [...graph.keys()].filter(within('agent/domain'));
+
+  it('exists', () => {
+    expect(domainFiles).toContain('agent/domain/vocabulary.ts');
+  });
+
+  it('imports no I/O module, directly or through the modules it loads', () => {
+    const offenders: string[] = [];
+    for (const start of domainFiles) {
+      // Breadth-first over the modules loaded at run time (type-only imports load nothing),
+      // plus the domain file's own imports of any kind.
+      const via = new Map<string, string[]>([[start, [start]]]);
+      const queue = [start];
+      while (queue.length > 0) {
+        const file = queue.shift()!;
+        for (const e of graph.get(file) ?? []) {
+          if (e.typeOnly && file !== start) continue;
+          if (isIoModule(e.specifier)) offenders.push(`${[...via.get(file)!, e.specifier].join(' → ')} (${file}:${e.line})`);
+          if (e.target !== null && !e.typeOnly && !via.has(e.target)) {
+            via.set(e.target, [...via.get(file)!, e.target]);
+            queue.push(e.target);
+          }
+        }
+      }
+    }
+    expect([...new Set(offenders)]).toEqual([]);
+  });
+
+  it('the I/O rule recognises the modules in all their spellings', () => {
+    for (const s of ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:http', 'http', 'dns/promises', 'pg', 'imapflow', 'nodemailer/lib/smtp-connection', 'smtp-server', 'express', 'better-sqlite3']) {
+      expect(isIoModule(s), s).toBe(true);
+    }
+    for (const s of ['node:crypto', 'node:path', 'zod', 'pgp', 'expressive', 'node:https-proxy']) expect(isIoModule(s), s).toBe(false);
+  });
+});
+
+describe('import cycles among agent/, dashboards/src and sandbox/', () => {
+  const isPending = (file: string, e: ImportEdge) => PENDING_CYCLE_EDGES.some((p) => p.from === file && p.to === e.target);
+  const scoped: ImportGraph = new Map([...graph].filter(([f]) => !within('bench')(f)));
+  const withoutPending: ImportGraph = new Map([...scoped].map(([f, es]) => [f, es.filter((e) => !isPending(f, e))]));
+
+  it('there is none (static, dynamic and type-only imports alike)', () => {
+    const cycles = findCycles(withoutPending).map((c) => c.join(' → '));
+    expect(cycles).toEqual([]);
+  });
+
+  it('every pending exception still exists (remove the entry once its import is gone)', () => {
+    const stale = PENDING_CYCLE_EDGES.filter((p) => !(scoped.get(p.from) ?? []).some((e) => e.target === p.to));
+    expect(stale).toEqual([]);
+  });
+});
