@@ -1,10 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
+import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { VERSION } from './version.js';
 
-/** Exit codes: 0 ok / thresholds held, 1 thresholds failed or check found problems, 2 error. */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_ERROR = 2;
+// Kept until agent/cli/{check,probe,report}.ts import the codes from ./exit-codes.js.
+export { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './exit-codes.js';
 
 export function buildProgram(): Command {
   const program = new Command();

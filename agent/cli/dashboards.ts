@@ -1,4 +1,4 @@
-import { EXIT_OK } from '../cli.js';
+import { EXIT_OK } from '../exit-codes.js';
 
 export async function dashboardsCommand(opts: { out: string }): Promise<number> {
   const { writeDashboards } = await import('../../dashboards/src/index.js');

@@ -11,7 +11,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EXIT_ERROR, EXIT_OK } from '../cli.js';
+import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger } from '../log.js';
 

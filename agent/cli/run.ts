@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/load-config.js';
-import { EXIT_ERROR, EXIT_OK } from '../cli.js';
+import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 import { createLogger } from '../log.js';
 import { loadConfigOrReport } from './common.js';
 import { mountDefaultPages } from './pages.js';

@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/load-config.js';
 import type { SecretValue } from '../config/secret.js';
 import { PROBE_HEADER, probeBodyToken } from '../probe-id.js';
-import { escapeHtml, renderTemplate, TemplateError, type TemplateValues } from './render-template.js';
+import { escapeHtml } from '../html/escape-html.js';
+import { renderTemplate, TemplateError, type TemplateValues } from '../template/render-template.js';
 
 export type ProbeSettings = Config['probe'];
 

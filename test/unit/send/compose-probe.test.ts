@@ -3,7 +3,7 @@ import { dkimVerify } from 'mailauth';
 import { describe, expect, it } from 'vitest';
 import { SecretValue } from '../../../agent/config/secret.js';
 import { composeProbe, type ProbeSettings } from '../../../agent/send/compose-probe.js';
-import { TemplateError } from '../../../agent/send/render-template.js';
+import { TemplateError } from '../../../agent/template/render-template.js';
 
 const ID = '01JDQ4Z8X9ABCDEFGHJKMNPQRS';
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
