@@ -2,11 +2,19 @@ import { parseDuration, formatDuration } from '../config/duration.js';
 import { ConfigError } from '../config/load-config.js';
 import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../cli.js';
 import { type ProbeRow } from '../ledger/ledger.js';
-import { OUTCOMES, type Outcome } from '../domain/vocabulary.js';
+import { placementMatrix, rateOf, type MatrixCell } from '../domain/placement-matrix.js';
+import {
+  evaluateThresholds,
+  parseThresholds,
+  THRESHOLD_KEYS,
+  ThresholdError,
+  type Threshold,
+  type ThresholdCheck,
+  type ThresholdKey,
+} from '../domain/thresholds.js';
+import type { Outcome } from '../domain/vocabulary.js';
 import { createLogger } from '../log.js';
-import { percentile } from '../report/summarize.js';
 import { formatTable, loadConfigOrReport } from './common.js';
-import { breaks, parseThresholds, ThresholdError, type Threshold, type ThresholdKey } from './thresholds.js';
 
 /** How often the ledger is read while waiting for probes. */
 const PROGRESS_POLL_MS = 250;
@@ -30,58 +38,38 @@ export interface ProbeReport {
   waitedSeconds: number;
   probes: { id: string; path: string; seed: string; provider: string; status: string; smtp: string | null; outcome: Outcome | 'failed'; latencySeconds: number | null; copies: number; error: string | null }[];
   cells: ProbeCell[];
-  thresholds: { rule: string; provider: string; path: string; share: number | null; failed: boolean; note?: string }[];
+  thresholds: ThresholdCheck[];
   ok: boolean;
+}
+
+/**
+ * The JSON and table shape of one cell (stable since the first release): every threshold key
+ * with a count and a share, 0 when there is no denominator. The numbers are the matrix's.
+ */
+function probeCell(c: MatrixCell): ProbeCell {
+  const counts = { ...c.counts, failed: c.sendErrors };
+  const shares = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, rateOf(c, k) ?? 0])) as Record<ThresholdKey, number>;
+  return {
+    provider: c.provider, path: c.path, probes: c.probes, accepted: c.accepted, counts, shares, duplicates: c.duplicates,
+    latencyP50Seconds: c.latencyP50Seconds, latencyP95Seconds: c.latencyP95Seconds,
+  };
 }
 
 /** Build the table of one cycle. Probes not seen within the wait count as missing. */
 export function buildProbeReport(rows: ProbeRow[], latency: Map<string, number | null>, thresholds: Threshold[], waitedSeconds: number, cycleId: string | null): ProbeReport {
-  const cells = new Map<string, { cell: ProbeCell; lat: number[] }>();
-  const probes: ProbeReport['probes'] = [];
-  for (const r of rows) {
-    const outcome: Outcome | 'failed' = r.status !== 'accepted' ? 'failed' : (r.outcome ?? 'missing');
-    probes.push({
-      id: r.id, path: r.path, seed: r.seed, provider: r.provider, status: r.status,
-      smtp: r.smtpCode != null ? `${r.smtpCode}${r.smtpEnhanced ? ' ' + r.smtpEnhanced : ''}` : null,
-      outcome, latencySeconds: latency.get(r.id) ?? null, copies: r.copies, error: r.errorMessage,
-    });
-    const key = `${r.provider}\u0000${r.path}`;
-    let e = cells.get(key);
-    if (!e) {
-      const zero = Object.fromEntries([...OUTCOMES, 'failed'].map((k) => [k, 0])) as Record<ThresholdKey, number>;
-      e = { cell: { provider: r.provider, path: r.path, probes: 0, accepted: 0, counts: { ...zero }, shares: { ...zero }, duplicates: 0, latencyP50Seconds: null, latencyP95Seconds: null }, lat: [] };
-      cells.set(key, e);
-    }
-    e.cell.probes++;
-    if (r.status === 'accepted') e.cell.accepted++;
-    e.cell.counts[outcome]++;
-    e.cell.duplicates += Math.max(0, r.copies - 1);
-    const l = latency.get(r.id);
-    if (l != null) e.lat.push(l);
-  }
-  const out: ProbeCell[] = [];
-  const checks: ProbeReport['thresholds'] = [];
-  for (const { cell, lat } of cells.values()) {
-    for (const k of Object.keys(cell.counts) as ThresholdKey[]) {
-      // Send failures are a share of all probes; placements a share of the accepted ones.
-      const denom = k === 'failed' ? cell.probes : cell.accepted;
-      cell.shares[k] = denom > 0 ? cell.counts[k] / denom : 0;
-    }
-    cell.latencyP50Seconds = percentile(lat, 50);
-    cell.latencyP95Seconds = percentile(lat, 95);
-    for (const t of thresholds) {
-      // No probe of this provider x path was accepted: its placements are unknown, which is
-      // not a "go" (a path whose every send fails must not pass a spam or missing check).
-      if (t.key !== 'failed' && cell.accepted === 0) {
-        checks.push({ rule: t.text, provider: cell.provider, path: cell.path, share: null, failed: true, note: 'no probe accepted' });
-      } else {
-        checks.push({ rule: t.text, provider: cell.provider, path: cell.path, share: cell.shares[t.key], failed: breaks(t, cell.shares[t.key]) });
-      }
-    }
-    out.push(cell);
-  }
-  out.sort((a, b) => a.provider.localeCompare(b.provider) || a.path.localeCompare(b.path));
-  return { cycleId, waitedSeconds, probes, cells: out, thresholds: checks, ok: checks.every((c) => !c.failed) };
+  const probes: ProbeReport['probes'] = rows.map((r) => ({
+    id: r.id, path: r.path, seed: r.seed, provider: r.provider, status: r.status,
+    smtp: r.smtpCode != null ? `${r.smtpCode}${r.smtpEnhanced ? ' ' + r.smtpEnhanced : ''}` : null,
+    outcome: r.status !== 'accepted' ? 'failed' : (r.outcome ?? 'missing'),
+    latencySeconds: latency.get(r.id) ?? null, copies: r.copies, error: r.errorMessage,
+  }));
+  // The wait is over: the window is closed (unseen = missing, still sending = failed).
+  const matrix = placementMatrix(
+    rows.map((r) => ({ ...r, deliveryLatencySeconds: latency.get(r.id) ?? null })),
+    { closed: true },
+  );
+  const checks = evaluateThresholds(matrix, thresholds);
+  return { cycleId, waitedSeconds, probes, cells: matrix.map(probeCell), thresholds: checks, ok: checks.every((c) => !c.failed) };
 }
 
 function notSentRow(p: { id?: string | null; path: string; seed: string; provider: string; error?: string }, cycleId: string): ProbeRow {

@@ -7,18 +7,15 @@ import { dirname, resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../cli.js';
 import { systemClock, type Clock } from '../clock.js';
 import { LedgerError, ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
-import { renderWeeklyCsv } from '../report/weekly-csv.js';
-import { renderWeeklyHtml } from '../report/weekly-html.js';
-import { renderWeeklyJson } from '../report/weekly-json.js';
-import { renderWeeklyMarkdown } from '../report/weekly-markdown.js';
-import { weeklyReportFromLedger, type WeeklyReport } from '../report/weekly-report.js';
+import { isWeeklyFormat, renderWeekly, type WeeklyFormat } from '../report/render-weekly.js';
+import { weeklyReportFromLedger } from '../report/weekly-report.js';
 import { loadConfigOrReport } from './common.js';
 
 export interface ReportOptions {
   config: string;
   /** The last 7 days (the only period so far, hence the default). */
   week?: boolean;
-  format: 'html' | 'md' | 'csv' | 'json';
+  format: WeeklyFormat;
   out?: string;
 }
 
@@ -28,24 +25,11 @@ export interface ReportIo {
   stderr?: NodeJS.WritableStream;
 }
 
-export function renderReport(report: WeeklyReport, format: ReportOptions['format'], generatedAtMs: number): string {
-  switch (format) {
-    case 'html':
-      return renderWeeklyHtml(report, { generatedAtMs });
-    case 'md':
-      return renderWeeklyMarkdown(report);
-    case 'csv':
-      return renderWeeklyCsv(report);
-    case 'json':
-      return renderWeeklyJson(report);
-  }
-}
-
 export async function reportCommand(opts: ReportOptions, io: ReportIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const clock = io.clock ?? systemClock;
-  if (!['html', 'md', 'csv', 'json'].includes(opts.format)) {
+  if (!isWeeklyFormat(opts.format)) {
     stderr.write(`seedwatch report: --format: expected html, md, csv or json, got "${String(opts.format)}"\n`);
     return EXIT_ERROR;
   }
@@ -64,7 +48,7 @@ export async function reportCommand(opts: ReportOptions, io: ReportIo = {}): Pro
   }
   try {
     const nowMs = clock.nowMs();
-    const text = renderReport(await weeklyReportFromLedger(ledger, nowMs), opts.format, nowMs);
+    const text = renderWeekly(await weeklyReportFromLedger(ledger, nowMs), opts.format, { generatedAtMs: nowMs }).body;
     if (opts.out) {
       const out = resolve(opts.out);
       mkdirSync(dirname(out), { recursive: true });

@@ -7,9 +7,9 @@ import type { Clock } from '../clock.js';
 import type { SecretValue } from '../config/secret.js';
 import { parseDuration } from '../config/duration.js';
 import { type Ledger } from '../ledger/ledger.js';
+import { placementMatrix } from '../domain/placement-matrix.js';
 import { OUTCOMES } from '../domain/vocabulary.js';
 import { isProbeId } from '../probe-id.js';
-import { summarize } from '../report/summarize.js';
 import { createExposition } from './exposition.js';
 import type { Logger } from '../log.js';
 
@@ -145,7 +145,7 @@ export function createApp(deps: HttpDeps): express.Express {
       if (windowMs === null || windowMs <= 0) throw new BadRequest(`window: expected a duration such as 1h or 7d, got "${window.slice(0, 40)}"`);
       const until = deps.clock.nowMs();
       const facts = await deps.ledger.probeFacts(until - windowMs, until + 1);
-      res.json({ window, sinceMs: until - windowMs, untilMs: until, cells: summarize(facts) });
+      res.json({ window, sinceMs: until - windowMs, untilMs: until, cells: placementMatrix(facts) });
     } catch (err) {
       next(err);
     }

@@ -8,10 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type express from 'express';
 import type { Clock } from '../clock.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { renderWeeklyCsv } from '../report/weekly-csv.js';
-import { renderWeeklyHtml } from '../report/weekly-html.js';
-import { renderWeeklyJson } from '../report/weekly-json.js';
-import { renderWeeklyMarkdown } from '../report/weekly-markdown.js';
+import { isWeeklyFormat, renderWeekly, WEEKLY_FORMATS } from '../report/render-weekly.js';
 import { weeklyReportFromLedger } from '../report/weekly-report.js';
 import { loadStatusData, type MailboxHealth } from './status-data.js';
 import { renderStatusPage } from './status-page.js';
@@ -24,9 +21,6 @@ export interface PagesDeps {
   /** Status page self-refresh period (default 15 s). */
   refreshSeconds?: number;
 }
-
-export const REPORT_FORMATS = ['html', 'md', 'csv', 'json'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /**
  * Nothing may load from elsewhere, nothing may frame the page; the one <style> and the one
@@ -69,30 +63,22 @@ export function mountPages(app: express.Express, guard: express.RequestHandler, 
 
   app.get('/report/weekly', guard, async (req, res, next) => {
     try {
-      const raw = req.query.format ?? 'html';
-      if (typeof raw !== 'string' || !(REPORT_FORMATS as readonly string[]).includes(raw)) {
-        res.status(400).json({ error: `format: expected one of ${REPORT_FORMATS.join(', ')}` });
+      const format = req.query.format ?? 'html';
+      if (!isWeeklyFormat(format)) {
+        res.status(400).json({ error: `format: expected one of ${WEEKLY_FORMATS.join(', ')}` });
         return;
       }
-      const format = raw as ReportFormat;
       const nowMs = deps.clock.nowMs();
       const report = await weeklyReportFromLedger(deps.ledger, nowMs);
-      const stamp = new Date(report.endMs).toISOString().slice(0, 10);
-      if (format === 'html') {
-        const nonce = randomBytes(16).toString('base64');
-        securityHeaders(res, pageCsp(nonce));
-        const links = REPORT_FORMATS.filter((f) => f !== 'html').map((f) => ({ label: f.toUpperCase(), href: `?format=${f}` }));
-        res.type('html').send(renderWeeklyHtml(report, { title: deps.title ? `${deps.title} weekly report` : undefined, nonce, links: [{ label: 'status', href: '../' }, ...links], generatedAtMs: nowMs }));
-        return;
-      }
-      // Not pages, but a browser may still open them: nothing in them may run.
-      securityHeaders(res, "default-src 'none'; frame-ancestors 'none'; sandbox");
-      if (format === 'json') res.type('application/json').send(renderWeeklyJson(report));
-      else if (format === 'md') res.type('text/markdown; charset=utf-8').send(renderWeeklyMarkdown(report, { title: deps.title ? `${deps.title} weekly report` : undefined }));
-      else {
-        res.set('Content-Disposition', `attachment; filename="seedwatch-weekly-${stamp}.csv"`);
-        res.type('text/csv; charset=utf-8').send(renderWeeklyCsv(report));
-      }
+      const title = deps.title ? `${deps.title} weekly report` : undefined;
+      const nonce = randomBytes(16).toString('base64');
+      const links = [{ label: 'status', href: '../' }, ...WEEKLY_FORMATS.filter((f) => f !== 'html').map((f) => ({ label: f.toUpperCase(), href: `?format=${f}` }))];
+      const out = renderWeekly(report, format, { title, nonce, links, generatedAtMs: nowMs });
+      // The HTML is a page (its one <style> carries the nonce); the other formats are not
+      // pages, but a browser may still open them: nothing in them may run.
+      securityHeaders(res, format === 'html' ? pageCsp(nonce) : "default-src 'none'; frame-ancestors 'none'; sandbox");
+      if (format === 'csv') res.set('Content-Disposition', `attachment; filename="${out.filename}"`);
+      res.type(out.contentType).send(out.body);
     } catch (err) {
       next(err);
     }

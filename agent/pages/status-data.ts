@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Ledger, ObservationRow, ProbeRow } from '../ledger/ledger.js';
-import { summarize, type MatrixCell } from '../report/summarize.js';
+import { placementMatrix, type MatrixCell } from '../domain/placement-matrix.js';
 
 export interface MailboxHealth {
   seed: string;
@@ -52,8 +52,8 @@ export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
   const mailboxes = [...deps.mailboxes()].sort((a, b) => a.seed.localeCompare(b.seed));
   return {
     nowMs,
-    hour: { sinceMs: nowMs - HOUR_MS, cells: summarize(hourFacts) },
-    day: { sinceMs: nowMs - DAY_MS, cells: summarize(dayFacts) },
+    hour: { sinceMs: nowMs - HOUR_MS, cells: placementMatrix(hourFacts) },
+    day: { sinceMs: nowMs - DAY_MS, cells: placementMatrix(dayFacts) },
     latest: withEvidence,
     mailboxes,
   };

@@ -4,10 +4,9 @@
  * Pure: StatusData in, HTML out. Everything from a mail header (subject, verdicts, Microsoft
  * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
  */
-import { OUTCOMES, type Outcome } from '../domain/vocabulary.js';
+import { matrixTotal, type MatrixCell } from '../domain/placement-matrix.js';
 import { formatAgo, formatPercent, formatSeconds, formatUtc, formatUtcTime } from '../report/format.js';
 import { html, rawHtml, type SafeHtml } from '../report/html.js';
-import type { MatrixCell } from '../report/summarize.js';
 import { BASE_CSS } from '../report/style.js';
 import { tabsSummary } from '../report/weekly-markdown.js';
 import { badShareClass, inboxClass } from '../report/weekly-html.js';
@@ -50,28 +49,6 @@ setInterval(tick,ms);
 document.addEventListener('visibilitychange',function(){if(!document.hidden)tick();});
 })();`;
 }
-
-interface Totals {
-  probes: number;
-  resolved: number;
-  inFlight: number;
-  sendErrors: number;
-  counts: Record<Outcome, number>;
-}
-
-function totals(cells: MatrixCell[]): Totals {
-  const t: Totals = { probes: 0, resolved: 0, inFlight: 0, sendErrors: 0, counts: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number> };
-  for (const c of cells) {
-    t.probes += c.probes;
-    t.resolved += c.resolved;
-    t.inFlight += c.inFlight;
-    t.sendErrors += c.sendErrors;
-    for (const o of OUTCOMES) t.counts[o] += c.counts[o];
-  }
-  return t;
-}
-
-const share = (t: Totals, o: Outcome) => (t.resolved ? t.counts[o] / t.resolved : null);
 
 function card(label: string, value: string, cls: string, detail: string, key: string): SafeHtml {
   return html`<div class="card" data-card="${key}"><div class="label">${label}</div><div class="value ${cls}">${value}</div><div class="detail">${detail}</div></div>`;
@@ -136,14 +113,14 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
   const title = opts.title ?? 'seedwatch';
   const refresh = opts.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
   const nonce = opts.nonce ? html` nonce="${opts.nonce}"` : '';
-  const h = totals(d.hour.cells);
+  const h = matrixTotal(d.hour.cells);
   const up = d.mailboxes.filter((m) => m.up).length;
 
   const cards = [
     card('probes, last hour', String(h.probes), '', `${h.resolved} resolved · ${h.inFlight} in flight`, 'probes'),
-    card('inbox, last hour', formatPercent(share(h, 'inbox')), inboxClass(share(h, 'inbox')), `${h.counts.inbox} of ${h.resolved} resolved`, 'inbox'),
-    card('spam, last hour', formatPercent(share(h, 'spam')), badShareClass(share(h, 'spam')), `${h.counts.spam} of ${h.resolved} resolved`, 'spam'),
-    card('missing, last hour', formatPercent(share(h, 'missing')), badShareClass(share(h, 'missing')), `${h.counts.missing} of ${h.resolved} resolved`, 'missing'),
+    card('inbox, last hour', formatPercent(h.shares.inbox), inboxClass(h.shares.inbox), `${h.counts.inbox} of ${h.resolved} resolved`, 'inbox'),
+    card('spam, last hour', formatPercent(h.shares.spam), badShareClass(h.shares.spam), `${h.counts.spam} of ${h.resolved} resolved`, 'spam'),
+    card('missing, last hour', formatPercent(h.shares.missing), badShareClass(h.shares.missing), `${h.counts.missing} of ${h.resolved} resolved`, 'missing'),
     card('send errors, last hour', String(h.sendErrors), h.sendErrors ? 'bad' : 'ok', 'rejected, deferred, connection, …', 'errors'),
     card('mailboxes up', `${up} / ${d.mailboxes.length}`, d.mailboxes.length === 0 ? 'muted' : up === d.mailboxes.length ? 'ok' : 'bad', 'IMAP sessions healthy', 'mailboxes'),
   ];

@@ -4,9 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config, SecretResolver } from '../config/load-config.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
-import { renderWeeklyHtml } from './weekly-html.js';
-import { renderWeeklyMarkdown } from './weekly-markdown.js';
-import { renderWeeklyCsv } from './weekly-csv.js';
+import { renderWeekly } from './render-weekly.js';
 import { weeklyReportFromLedger } from './weekly-report.js';
 
 /** Bounds one report delivery (connect to final reply). */
@@ -53,13 +51,14 @@ export class WeeklyMailer {
     const endMs = this.deps.clock.nowMs();
     try {
       const report = await weeklyReportFromLedger(this.deps.ledger, endMs);
+      const csv = renderWeekly(report, 'csv');
       const info = await this.transport.sendMail({
         from: this.cfg.from,
         to: this.cfg.to,
         subject: `${this.cfg.subject} (${new Date(report.startMs).toISOString().slice(0, 10)} to ${new Date(report.endMs - 1).toISOString().slice(0, 10)})`,
-        html: renderWeeklyHtml(report),
-        text: renderWeeklyMarkdown(report),
-        attachments: [{ filename: 'seedwatch-weekly.csv', content: renderWeeklyCsv(report), contentType: 'text/csv; charset=utf-8' }],
+        html: renderWeekly(report, 'html').body,
+        text: renderWeekly(report, 'md').body,
+        attachments: [{ filename: 'seedwatch-weekly.csv', content: csv.body, contentType: csv.contentType }],
       });
       this.deps.logger.info({ to: this.cfg.to.length, response: info.response }, 'weekly report sent');
       return info.response ?? "";

@@ -20,10 +20,12 @@ import { silentLogger } from '../../../agent/log.js';
 import { mountPages } from '../../../agent/pages/mount-pages.js';
 import type { MailboxHealth } from '../../../agent/pages/status-data.js';
 import { formatPercent, formatPp, formatSeconds } from '../../../agent/report/format.js';
-import { summarize, type MatrixCell } from '../../../agent/report/summarize.js';
+import { placementMatrix, type MatrixCell } from '../../../agent/domain/placement-matrix.js';
 import { tabsSummary } from '../../../agent/report/weekly-markdown.js';
 import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
 import { addProbe, END_MS, fillTwoWeeks } from '../../fixtures/report/two-weeks.js';
+import { noopEvents } from '../../../agent/events.js';
+import { concludeMissing } from '../../../agent/record/recorder.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHOTS = resolve(ROOT, 'docs/screenshots');
@@ -64,7 +66,7 @@ async function fillRecent(): Promise<void> {
   await addProbe(ledger, { path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 20 * MIN, first: { placement: 'spam', latencySeconds: 12, auth: { spf: 'pass', dkim: 'pass', dmarc: 'fail' } } });
   await addProbe(ledger, { path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 15 * MIN, fail: { reason: 'rejected', code: 550, message: HOSTILE_SMTP } });
   await addProbe(ledger, { path: 'peering', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 55 * MIN });
-  await ledger.markMissing(END_MS);
+  await concludeMissing(ledger, noopEvents, null, END_MS, END_MS);
 }
 
 beforeAll(async () => {
@@ -169,7 +171,7 @@ describe('status page in chromium', () => {
 
   it('shows the placement matrices exactly as the ledger has them (last hour and last day)', async () => {
     for (const [id, windowMs] of [['#matrix-hour', 3_600_000], ['#matrix-day', 86_400_000]] as const) {
-      const cells: MatrixCell[] = summarize(await ledger.probeFacts(END_MS - windowMs, END_MS + 1));
+      const cells: MatrixCell[] = placementMatrix(await ledger.probeFacts(END_MS - windowMs, END_MS + 1));
       const shown = await tableCells(w.page, id);
       expect(Object.keys(shown).sort()).toEqual(cells.map((c) => `${c.provider}|${c.path}`).sort());
       for (const c of cells) {

@@ -1,29 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildProbeReport, renderProbeTable } from '../../../agent/cli/probe.js';
-import { parseThresholds } from '../../../agent/cli/thresholds.js';
+import { parseThresholds } from '../../../agent/domain/thresholds.js';
 import type { ProbeRow } from '../../../agent/ledger/ledger.js';
 
 const row = (id: string, path: string, provider: string, over: Partial<ProbeRow> = {}): ProbeRow => ({
   id, path, seed: `${provider}-1`, provider, messageId: `<${id}@x>`, cycleId: 'C', status: 'accepted', createdAtMs: 0,
   sendStartedAtMs: 0, acceptedAtMs: 0, deadlineAtMs: 1, smtpCode: 250, smtpEnhanced: '2.0.0', smtpText: 'ok', queueId: null,
   errorReason: null, errorMessage: null, outcome: 'inbox', resolvedAtMs: 1, copies: 1, ...over,
-});
-
-describe('--fail-on thresholds', () => {
-  it('parses rules', () => {
-    expect(parseThresholds('spam>0.2, missing>0,inbox<=0.9')).toEqual([
-      { key: 'spam', op: '>', value: 0.2, text: 'spam>0.2' },
-      { key: 'missing', op: '>', value: 0, text: 'missing>0' },
-      { key: 'inbox', op: '<=', value: 0.9, text: 'inbox<=0.9' },
-    ]);
-  });
-  it.each([
-    ['spam=0.2', '--fail-on: "spam=0.2" is not KEY>VALUE (e.g. spam>0.2, missing>0, inbox<0.9)'],
-    ['junk>0.2', '--fail-on: unknown key "junk" (known: inbox, spam, promotions, social, updates, forums, other, missing, failed)'],
-    ['spam>20', '--fail-on: "spam>20": shares are between 0 and 1'],
-  ])('rejects %s', (text, msg) => {
-    expect(() => parseThresholds(text)).toThrow(msg);
-  });
 });
 
 describe('probe report', () => {

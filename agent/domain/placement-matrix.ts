@@ -1,0 +1,243 @@
+/**
+ * Pure: the placement matrix provider × path over a window, from probe facts. The one
+ * aggregation behind `seedwatch probe` (table and --json), `/api/summary`, the status page and
+ * the weekly report, so no two surfaces can disagree on a number. No I/O: facts in, numbers out.
+ *
+ * Denominators (what a reader checks by hand):
+ *   - placement shares (inbox, spam, tabs, other, missing), the late and duplicate rates: of
+ *     the resolved probes (accepted, and a first copy seen or past the deadline);
+ *   - the send-failure rate: of all probes.
+ */
+import type { AuthSummary, Outcome, ProbeStatus, SendFailureReason } from './vocabulary.js';
+import { OUTCOMES } from './vocabulary.js';
+
+/** What the matrix needs of one probe (the ledger's ProbeFact has all of it). */
+export interface MatrixFact {
+  provider: string;
+  path: string;
+  createdAtMs: number;
+  status: ProbeStatus;
+  errorReason?: SendFailureReason | null;
+  /** First placement, or 'missing'; null while in flight (or never accepted). */
+  outcome: Outcome | null;
+  copies: number;
+  /** A copy arrived after the deadline. */
+  late?: boolean;
+  deliveryLatencySeconds: number | null;
+  /** The provider's verdicts on the first copy. */
+  auth?: AuthSummary;
+}
+
+export interface MatrixOptions {
+  /**
+   * The window is over (`seedwatch probe` after its wait): an accepted probe not seen counts
+   * as missing, and one still marked sending as a send failure — nothing is left in flight.
+   */
+  closed?: boolean;
+}
+
+/** The rates that carry a share (and, with the statistics, an interval). */
+export const RATE_KEYS = [...OUTCOMES, 'late', 'duplicate', 'failed'] as const;
+export type RateKey = (typeof RATE_KEYS)[number];
+
+/** A 95 % interval of a share, [low, high], both 0..1. */
+export type Interval = readonly [number, number];
+
+export interface AuthFailureResult {
+  method: 'spf' | 'dkim' | 'dmarc';
+  /** The provider's verdict as recorded (header-derived: untrusted text). */
+  result: string;
+  count: number;
+}
+
+/** The numbers of one group of probes (a provider × path, a path, a day, everything). */
+export interface CellStats {
+  /** Probes created in the window. */
+  probes: number;
+  /** Accepted by the first SMTP hop. */
+  accepted: number;
+  /** Probes whose send failed (failed or ambiguous; in a closed window, also still sending). */
+  sendErrors: number;
+  sendErrorsByReason: Partial<Record<SendFailureReason, number>>;
+  /** Accepted and resolved (a first copy seen, or missing): the denominator of the shares. */
+  resolved: number;
+  inFlight: number;
+  counts: Record<Outcome, number>;
+  /** counts / resolved, 0..1; null when nothing resolved. */
+  shares: Record<Outcome, number | null>;
+  /** Probes counted missing whose copy arrived after the deadline. */
+  late: number;
+  lateShare: number | null;
+  /** Copies beyond the first (as the metric seedwatch_duplicates_total counts them). */
+  duplicates: number;
+  /** Probes that arrived more than once. */
+  duplicatedProbes: number;
+  duplicateShare: number | null;
+  /** sendErrors / probes; null when there is no probe. */
+  failedShare: number | null;
+  latencyP50Seconds: number | null;
+  latencyP95Seconds: number | null;
+  /** Delivery latencies behind the percentiles (first copies of probes not missing). */
+  latencySamples: number;
+  /** Resolved probes whose first copy had spf, dkim or dmarc other than pass. */
+  authFailures: { spf: number; dkim: number; dmarc: number };
+  authFailureResults: AuthFailureResult[];
+  lastProbeAtMs: number | null;
+}
+
+/** One cell of the matrix. */
+export interface MatrixCell extends CellStats {
+  provider: string;
+  path: string;
+}
+
+/** Nearest-rank percentile (what a reader can check by hand), of a sorted copy. */
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+export function emptyOutcomes<T>(v: T): Record<Outcome, T> {
+  return Object.fromEntries(OUTCOMES.map((o) => [o, v])) as Record<Outcome, T>;
+}
+
+const AUTH_CHECKED = ['spf', 'dkim', 'dmarc'] as const;
+
+/** The stats of a set of facts taken as one group (any providers, any paths). */
+export function cellStats(facts: readonly MatrixFact[], opts: MatrixOptions = {}): CellStats {
+  const counts = emptyOutcomes(0);
+  const sendErrorsByReason: CellStats['sendErrorsByReason'] = {};
+  const authFailures = { spf: 0, dkim: 0, dmarc: 0 };
+  const authResults = new Map<string, AuthFailureResult>();
+  const latencies: number[] = [];
+  let probes = 0;
+  let accepted = 0;
+  let sendErrors = 0;
+  let resolved = 0;
+  let inFlight = 0;
+  let late = 0;
+  let duplicates = 0;
+  let duplicatedProbes = 0;
+  let lastProbeAtMs: number | null = null;
+  for (const f of facts) {
+    probes++;
+    duplicates += Math.max(0, f.copies - 1);
+    if (f.status === 'failed' || f.status === 'ambiguous' || (opts.closed && f.status === 'sending')) {
+      sendErrors++;
+      if (f.errorReason) sendErrorsByReason[f.errorReason] = (sendErrorsByReason[f.errorReason] ?? 0) + 1;
+    }
+    if (f.status !== 'accepted') continue;
+    accepted++;
+    lastProbeAtMs = Math.max(lastProbeAtMs ?? 0, f.createdAtMs);
+    const outcome = f.outcome ?? (opts.closed ? 'missing' : null);
+    if (outcome === null) {
+      inFlight++;
+      continue;
+    }
+    resolved++;
+    counts[outcome]++;
+    // Rates count resolved probes only, so each is a proportion of its denominator. (Copies
+    // and late copies exist only for accepted probes that resolved: no number changes.)
+    if (f.copies > 1) duplicatedProbes++;
+    if (f.late) late++;
+    if (outcome !== 'missing' && f.deliveryLatencySeconds != null) latencies.push(f.deliveryLatencySeconds);
+    for (const method of AUTH_CHECKED) {
+      const result = f.auth?.[method];
+      if (!result || result === 'pass') continue;
+      authFailures[method]++;
+      const key = `${method}\u0000${result}`;
+      const r = authResults.get(key) ?? { method, result, count: 0 };
+      r.count++;
+      authResults.set(key, r);
+    }
+  }
+  const ofResolved = (n: number) => (resolved > 0 ? n / resolved : null);
+  const shares = emptyOutcomes<number | null>(null);
+  for (const o of OUTCOMES) shares[o] = ofResolved(counts[o]);
+  return {
+    probes,
+    accepted,
+    sendErrors,
+    sendErrorsByReason,
+    resolved,
+    inFlight,
+    counts,
+    shares,
+    late,
+    lateShare: ofResolved(late),
+    duplicates,
+    duplicatedProbes,
+    duplicateShare: ofResolved(duplicatedProbes),
+    failedShare: probes > 0 ? sendErrors / probes : null,
+    latencyP50Seconds: percentile(latencies, 50),
+    latencyP95Seconds: percentile(latencies, 95),
+    latencySamples: latencies.length,
+    authFailures,
+    authFailureResults: [...authResults.values()].sort(
+      (a, b) => a.method.localeCompare(b.method) || b.count - a.count || a.result.localeCompare(b.result),
+    ),
+    lastProbeAtMs,
+  };
+}
+
+/** The share of one rate key: outcomes of the resolved probes, failed of all probes. */
+export function rateOf(s: CellStats, k: RateKey): number | null {
+  if (k === 'late') return s.lateShare;
+  if (k === 'duplicate') return s.duplicateShare;
+  if (k === 'failed') return s.failedShare;
+  return s.shares[k];
+}
+
+/** The count behind one rate key, and its denominator. */
+export function rateCounts(s: CellStats, k: RateKey): { count: number; of: number } {
+  if (k === 'late') return { count: s.late, of: s.resolved };
+  if (k === 'duplicate') return { count: s.duplicatedProbes, of: s.resolved };
+  if (k === 'failed') return { count: s.sendErrors, of: s.probes };
+  return { count: s.counts[k], of: s.resolved };
+}
+
+export const cellKey = (f: { provider: string; path: string }): string => `${f.provider}\u0000${f.path}`;
+
+export const byProviderThenPath = (a: { provider: string; path: string }, b: { provider: string; path: string }): number =>
+  a.provider.localeCompare(b.provider) || a.path.localeCompare(b.path);
+
+/** Facts grouped by a key, in first-seen order. */
+export function groupBy<F, K>(facts: readonly F[], key: (f: F) => K): Map<K, F[]> {
+  const m = new Map<K, F[]>();
+  for (const f of facts) {
+    const k = key(f);
+    const list = m.get(k);
+    if (list) list.push(f);
+    else m.set(k, [f]);
+  }
+  return m;
+}
+
+/** The matrix provider × path, sorted by provider then path (a cell per pair that has a probe). */
+export function placementMatrix(facts: readonly MatrixFact[], opts: MatrixOptions = {}): MatrixCell[] {
+  const cells: MatrixCell[] = [];
+  for (const group of groupBy(facts, cellKey).values()) {
+    cells.push({ provider: group[0].provider, path: group[0].path, ...cellStats(group, opts) });
+  }
+  return cells.sort(byProviderThenPath);
+}
+
+/** The additive numbers of a whole matrix (every cell together). */
+export type MatrixTotal = Pick<CellStats, 'probes' | 'accepted' | 'sendErrors' | 'resolved' | 'inFlight' | 'counts' | 'shares'>;
+
+/** Every cell together: counts add up; shares are recomputed from the sums. */
+export function matrixTotal(cells: readonly CellStats[]): MatrixTotal {
+  const t: MatrixTotal = { probes: 0, accepted: 0, sendErrors: 0, resolved: 0, inFlight: 0, counts: emptyOutcomes(0), shares: emptyOutcomes<number | null>(null) };
+  for (const c of cells) {
+    t.probes += c.probes;
+    t.accepted += c.accepted;
+    t.sendErrors += c.sendErrors;
+    t.resolved += c.resolved;
+    t.inFlight += c.inFlight;
+    for (const o of OUTCOMES) t.counts[o] += c.counts[o];
+  }
+  for (const o of OUTCOMES) t.shares[o] = t.resolved > 0 ? t.counts[o] / t.resolved : null;
+  return t;
+}

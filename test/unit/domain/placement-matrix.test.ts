@@ -1,0 +1,114 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cellStats, matrixTotal, percentile, placementMatrix, rateCounts, rateOf, RATE_KEYS, type MatrixFact } from '../../../agent/domain/placement-matrix.js';
+import { OUTCOMES, PROBE_STATUSES, SEND_FAILURE_REASONS } from '../../../agent/domain/vocabulary.js';
+
+const fact = (provider: string, path: string, over: Partial<MatrixFact> = {}): MatrixFact => ({
+  provider, path, createdAtMs: 1_000, status: 'accepted', errorReason: null, outcome: 'inbox', copies: 1, late: false,
+  deliveryLatencySeconds: 2, auth: { spf: 'pass', dkim: 'pass', dmarc: 'pass' }, ...over,
+});
+
+describe('placement matrix', () => {
+  // gmail/transit by hand: 4 probes; 1 rejected; of the 3 accepted, 1 in flight; resolved 2:
+  // 1 spam (dkim=fail, 2 copies), 1 missing (a late copy came).
+  const facts: MatrixFact[] = [
+    fact('gmail', 'transit', { outcome: 'spam', copies: 2, deliveryLatencySeconds: 7, auth: { dkim: 'fail' }, createdAtMs: 5_000 }),
+    fact('gmail', 'transit', { outcome: 'missing', copies: 1, late: true, deliveryLatencySeconds: null, createdAtMs: 6_000 }),
+    fact('gmail', 'transit', { outcome: null, copies: 0, deliveryLatencySeconds: null, createdAtMs: 9_000 }),
+    fact('gmail', 'transit', { status: 'failed', errorReason: 'rejected', outcome: null, copies: 0, deliveryLatencySeconds: null, createdAtMs: 10_000 }),
+    fact('gmail', 'peering'),
+    fact('aol', 'peering', { outcome: 'promotions', deliveryLatencySeconds: 4 }),
+  ];
+
+  it('one cell per provider x path, sorted by provider then path', () => {
+    expect(placementMatrix(facts).map((c) => `${c.provider}/${c.path}`)).toEqual(['aol/peering', 'gmail/peering', 'gmail/transit']);
+  });
+
+  it('counts, shares of the resolved probes, send errors of all probes', () => {
+    const c = placementMatrix(facts).find((x) => x.path === 'transit')!;
+    expect(c).toMatchObject({ probes: 4, accepted: 3, sendErrors: 1, resolved: 2, inFlight: 1, late: 1, duplicates: 1, duplicatedProbes: 1 });
+    expect(c.sendErrorsByReason).toEqual({ rejected: 1 });
+    expect(c.counts).toMatchObject({ spam: 1, missing: 1, inbox: 0 });
+    expect(c.shares).toMatchObject({ spam: 0.5, missing: 0.5, inbox: 0 });
+    expect(c.lateShare).toBe(0.5);
+    expect(c.duplicateShare).toBe(0.5);
+    expect(c.failedShare).toBe(0.25);
+    // The missing probe has no latency; the in-flight one is not resolved.
+    expect([c.latencyP50Seconds, c.latencyP95Seconds, c.latencySamples]).toEqual([7, 7, 1]);
+    expect(c.authFailures).toEqual({ spf: 0, dkim: 1, dmarc: 0 });
+    expect(c.authFailureResults).toEqual([{ method: 'dkim', result: 'fail', count: 1 }]);
+    // The last accepted probe, not the rejected one.
+    expect(c.lastProbeAtMs).toBe(9_000);
+  });
+
+  it('a closed window counts the unseen as missing and a probe still sending as a send failure', () => {
+    const c = cellStats([...facts.slice(0, 4), fact('gmail', 'transit', { status: 'sending', outcome: null, copies: 0 })], { closed: true });
+    expect(c).toMatchObject({ probes: 5, accepted: 3, sendErrors: 2, resolved: 3, inFlight: 0 });
+    expect(c.counts.missing).toBe(2);
+    expect(c.shares.missing).toBe(2 / 3);
+    expect(c.failedShare).toBe(0.4);
+  });
+
+  it('nothing resolved: shares are null, not 0', () => {
+    const c = cellStats([fact('g', 'p', { outcome: null })]);
+    expect(c.shares.inbox).toBeNull();
+    expect(c.lateShare).toBeNull();
+    expect(cellStats([]).failedShare).toBeNull();
+  });
+
+  it('nearest-rank percentiles', () => {
+    expect(percentile([], 50)).toBeNull();
+    expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95)).toBe(10);
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+  });
+});
+
+const arbFact: fc.Arbitrary<MatrixFact> = fc.record({
+  provider: fc.constantFrom('gmail', 'outlook', 'yahoo'),
+  path: fc.constantFrom('peering', 'transit'),
+  createdAtMs: fc.integer({ min: 0, max: 1e6 }),
+  status: fc.constantFrom(...PROBE_STATUSES),
+  errorReason: fc.option(fc.constantFrom(...SEND_FAILURE_REASONS)),
+  outcome: fc.option(fc.constantFrom(...OUTCOMES)),
+  copies: fc.integer({ min: 0, max: 3 }),
+  late: fc.boolean(),
+  deliveryLatencySeconds: fc.option(fc.double({ min: 0, max: 1e4, noNaN: true })),
+  auth: fc.record({ spf: fc.constantFrom('pass', 'fail'), dkim: fc.constantFrom('pass', 'fail'), dmarc: fc.constantFrom('pass', 'fail') }),
+});
+
+describe('placement matrix properties', () => {
+  it('every probe is in exactly one cell; the cells add up to the whole', () => {
+    fc.assert(
+      fc.property(fc.array(arbFact, { maxLength: 60 }), fc.boolean(), (facts, closed) => {
+        const cells = placementMatrix(facts, { closed });
+        const all = cellStats(facts, { closed });
+        const total = matrixTotal(cells);
+        expect(cells.reduce((n, c) => n + c.probes, 0)).toBe(facts.length);
+        for (const k of ['probes', 'accepted', 'sendErrors', 'resolved', 'inFlight'] as const) expect(total[k]).toBe(all[k]);
+        expect(total.counts).toEqual(all.counts);
+        expect(total.shares).toEqual(all.shares);
+      }),
+    );
+  });
+
+  it('resolved outcomes add up; shares are in [0, 1] and sum to 1; a closed window leaves nothing in flight', () => {
+    fc.assert(
+      fc.property(fc.array(arbFact, { maxLength: 60 }), fc.boolean(), (facts, closed) => {
+        for (const c of placementMatrix(facts, { closed })) {
+          expect(OUTCOMES.reduce((n, o) => n + c.counts[o], 0)).toBe(c.resolved);
+          expect(c.resolved + c.inFlight).toBe(c.accepted);
+          if (closed) expect(c.inFlight).toBe(0);
+          for (const k of RATE_KEYS) {
+            const r = rateOf(c, k);
+            const { count, of } = rateCounts(c, k);
+            expect(r).toBe(of > 0 ? count / of : null);
+            if (r !== null) expect(r >= 0 && r <= 1).toBe(true);
+          }
+          if (c.resolved > 0) expect(OUTCOMES.reduce((n, o) => n + (c.shares[o] ?? 0), 0)).toBeCloseTo(1, 9);
+          if (c.latencyP50Seconds !== null) expect(c.latencyP50Seconds).toBeLessThanOrEqual(c.latencyP95Seconds!);
+        }
+      }),
+    );
+  });
+});
