@@ -2,9 +2,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { VERSION } from './version.js';
 
-// Kept until agent/cli/{check,probe,report}.ts import the codes from ./exit-codes.js.
-export { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './exit-codes.js';
-
 export function buildProgram(): Command {
   const program = new Command();
   program
