@@ -62,7 +62,7 @@ export class PathListener {
     this.server = new SMTPServer({
       name: opts.egress.helo,
       banner: `${opts.egress.helo} ESMTP seedwatch sandbox (path ${opts.name})`,
-      // Never ask the resolver about 127.0.0.1: that is traffic off loopback (MACHINE-NOTES).
+      // Never ask the resolver about 127.0.0.1: that is traffic off loopback (docs/components.md, "smtp-server").
       disableReverseLookup: true,
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],

@@ -135,7 +135,7 @@ log_timestamp = "%Y-%m-%d %H:%M:%S "
 ${tls ? `ssl = yes\nssl_cert = <${l.dir}/tls/cert.pem\nssl_key = <${l.dir}/tls/key.pem` : 'ssl = no'}
 disable_plaintext_auth = no
 auth_mechanisms = plain login${oauth2 ? ` ${oauthMechs}` : ''}
-# a failed login must not slow the next ones down by ~4 s (MACHINE-NOTES)
+# a failed login must not slow the next ones down by ~4 s (docs/components.md, "Dovecot")
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
 mail_uid = mail
@@ -196,7 +196,7 @@ service lmtp {
 }
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
-  # fileinto :specialuse needs this, or the script fails to compile (MACHINE-NOTES)
+  # fileinto :specialuse needs this, or the script fails to compile (docs/components.md, "Dovecot")
   sieve_extensions = +special-use
 }
 `;
@@ -331,7 +331,7 @@ async function startIn(dir: string, opts: DovecotOptions): Promise<DovecotServer
       throw new Error(`dovecot exited during start-up (code ${r.code}, signal ${r.signal})\n${diagnostics()}`);
     });
     failed.catch(() => undefined);
-    // wait for greetings, not for open ports: a too early connection is dropped (MACHINE-NOTES)
+    // wait for greetings, not for open ports: a too early connection is dropped (docs/components.md, "Dovecot")
     const ready = Promise.all([
       waitForGreeting(ports.imap, '* OK', { timeoutMs: DOVECOT_START_TIMEOUT_MS, diagnostics }),
       waitForGreeting(ports.lmtp, '220', { timeoutMs: DOVECOT_START_TIMEOUT_MS, diagnostics }),

@@ -22,7 +22,7 @@ describe('relay path XOAUTH2', () => {
     smtp = new SMTPServer({
       authMethods: ['XOAUTH2'],
       authOptional: false,
-      disableReverseLookup: true, // no DNS off loopback (MACHINE-NOTES)
+      disableReverseLookup: true, // no DNS off loopback (docs/components.md, "smtp-server")
       allowInsecureAuth: true,
       logger: false,
       onAuth(auth, _session, cb) {

@@ -1,7 +1,7 @@
 /**
  * Detection delay on loopback Dovecot: LMTP delivery done → copy recorded in the ledger, for
  * INBOX and junk, one delivery at a time. Prints p50/p99 (a measurement, not an assertion on
- * speed: Dovecot batches IDLE notifications with a fixed 500 ms delay, see MACHINE-NOTES).
+ * speed: Dovecot batches IDLE notifications with a fixed 500 ms delay, see docs/components.md, "Dovecot").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
