@@ -1,6 +1,6 @@
 import { parseDuration, formatDuration } from '../config/duration.js';
 import { ConfigError } from '../config/load-config.js';
-import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../cli.js';
+import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
 import { type ProbeRow } from '../ledger/ledger.js';
 import { placementMatrix, rateOf, type MatrixCell } from '../domain/placement-matrix.js';
 import {

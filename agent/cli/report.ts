@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { EXIT_ERROR, EXIT_OK } from '../cli.js';
+import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 import { systemClock, type Clock } from '../clock.js';
 import { LedgerError, ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
 import { isWeeklyFormat, renderWeekly, type WeeklyFormat } from '../report/render-weekly.js';

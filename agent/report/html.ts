@@ -6,19 +6,14 @@
  * to escape is not possible by omission.
  */
 
+import { escapeHtml } from '../html/escape-html.js';
+
 /** Markup built by this module's callers from escaped parts; inserted verbatim. */
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
     return this.value;
   }
-}
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for element content and quoted attribute values alike. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ENTITIES[c]);
 }
 
 export type HtmlValue = SafeHtml | string | number | boolean | null | undefined | HtmlValue[];

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import type { ProbeFact } from '../../../agent/ledger/ledger.js';
-import { escapeHtml, html, rawHtml } from '../../../agent/report/html.js';
+import { escapeHtml } from '../../../agent/html/escape-html.js';
+import { html, rawHtml } from '../../../agent/report/html.js';
 import { csvField, renderWeeklyCsv, WEEKLY_CSV_COLUMNS } from '../../../agent/report/weekly-csv.js';
 import { renderWeeklyHtml } from '../../../agent/report/weekly-html.js';
 import { renderWeeklyJson, WEEKLY_JSON_SCHEMA } from '../../../agent/report/weekly-json.js';
