@@ -103,7 +103,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     log: logger,
     oauth2,
   });
-  const reconciler = new Reconciler({ ledger, events, clock, log: logger });
+  const reconciler = new Reconciler({ ledger, events, scannedFrom: () => watchers.scannedFrom(), clock, log: logger });
   const mailer = config.report ? new WeeklyMailer(config.report.email, { ledger, clock, logger, resolveSecret }) : null;
 
   let cycleRunning: Promise<CycleResult> | null = null;

@@ -7,7 +7,6 @@
  */
 
 import type {
-  AuthMethod,
   AuthSummary,
   CopyKind,
   MailboxErrorKind,
@@ -16,6 +15,16 @@ import type {
   ProbeStatus,
   SendFailureReason,
 } from '../domain/vocabulary.js';
+import type { CopyDecision, ProbeStateForCopy } from '../domain/copy-fate.js';
+import type { ProbeStateForDeadline } from '../domain/missing.js';
+
+/**
+ * The domain's decision about one copy, called by the ledger inside the transaction that
+ * records it (so two sessions recording copies of one probe at once cannot both be first).
+ */
+export type CopyDecider = (probe: ProbeStateForCopy) => CopyDecision;
+/** The domain's deadline rule, called inside the transaction that marks probes missing. */
+export type MissingDecider = (probe: ProbeStateForDeadline) => boolean;
 
 export interface NewProbe {
   id: string;
@@ -106,11 +115,14 @@ export type ObservationKind = 'first' | 'duplicate' | 'late' | 'already-recorded
 export interface ObservationResult {
   kind: ObservationKind;
   copyNumber: number;
+  /** The probe after this copy was recorded. */
   probe: ProbeRow | null;
-  /** For 'first' on an accepted probe: seconds from t1 to arrival (t2, else t3). */
-  deliveryLatencySeconds?: number;
-  /** For every recorded copy: seconds from arrival (t3, else t2) to observed (t4). */
-  detectionDelaySeconds?: number;
+  /** A late first copy settled its probe as missing (the probe's missing event is due). */
+  settledMissing?: boolean;
+  /** For 'first' on an accepted probe: t1 → arrival, whole milliseconds. */
+  deliveryLatencyMs?: number;
+  /** For every recorded copy: arrival in the mailbox → announced, whole milliseconds. */
+  detectionDelayMs?: number;
   /** The provider's verdicts as recorded (counted once per probe, on its first copy). */
   auth?: AuthSummary;
   /** The placement of this copy. */
@@ -121,6 +133,8 @@ export interface ObservationRow extends NewObservation {
   id: number;
   copyNumber: number;
   kind: CopyKind;
+  deliveryLatencyMs: number | null;
+  detectionDelayMs: number | null;
 }
 
 export interface ProbeFilter {
@@ -139,26 +153,19 @@ export interface FolderState {
   lastUid: number;
 }
 
-/** Rows that feed the metrics at start-up (all-time totals). */
+/** Counts that feed the metrics at start-up and are not per probe. */
 export interface LedgerTotals {
-  sent: { path: string; seed: string; provider: string; count: number; lastAcceptedAtMs: number }[];
-  sendErrors: { path: string; seed: string; provider: string; reason: SendFailureReason; count: number }[];
-  replies: { path: string; seed: string; provider: string; code: string; count: number }[];
-  outcomes: { path: string; seed: string; provider: string; outcome: Outcome; count: number }[];
-  duplicates: { path: string; seed: string; provider: string; count: number }[];
-  late: { path: string; seed: string; provider: string; count: number }[];
-  auth: { path: string; seed: string; provider: string; method: AuthMethod; result: string; count: number }[];
   mailboxErrors: { seed: string; kind: MailboxErrorKind; count: number }[];
   cycles: { completed: number; overlaps: number; lastFinishedAtMs: number | null };
 }
 
-export interface LatencySample {
-  path: string;
-  seed: string;
-  provider: string;
-  deliveryLatencySeconds: number | null;
-  detectionDelaySeconds: number | null;
-}
+/**
+ * The ledger's history as the events that built it, for the metrics' start-up: one `send`
+ * per probe whose attempt ended (its row carries the outcome, so `missing` too), one `copy`
+ * per recorded copy. Counted by the same functions as the live events, so a restart never
+ * changes a number.
+ */
+export type LedgerFact = { type: 'send'; probe: ProbeRow } | { type: 'copy'; probe: ProbeRow; copy: ObservationRow };
 
 /** One probe with what the summary and the weekly report need (first copy's evidence). */
 export interface ProbeFact {
@@ -183,9 +190,16 @@ export interface Ledger {
   insertProbe(p: NewProbe): Promise<void>;
   markSendStarted(id: string, atMs: number): Promise<void>;
   recordSendResult(id: string, r: SendResult): Promise<ProbeRow>;
-  recordObservation(o: NewObservation): Promise<ObservationResult>;
-  /** Mark accepted probes past their deadline and unseen as missing; returns them. */
-  markMissing(nowMs: number): Promise<ProbeRow[]>;
+  /**
+   * Record a copy unless it is already recorded (same seed/folder/UIDVALIDITY/UID, or same
+   * fingerprint); `decide` (the domain's rule) says what it is, inside the write transaction.
+   */
+  recordObservation(o: NewObservation, decide: CopyDecider): Promise<ObservationResult>;
+  /**
+   * Mark missing the unresolved accepted probes (of `seed`, or of every seed when null) whose
+   * deadline is before `deadlineBeforeMs` and that `decide` says are missing; returns them.
+   */
+  markMissing(seed: string | null, deadlineBeforeMs: number, decide: MissingDecider, atMs: number): Promise<ProbeRow[]>;
   /** Probes left in 'sending' by a crash: the attempt's outcome is unknown. */
   recoverInterrupted(nowMs: number): Promise<ProbeRow[]>;
   getProbe(id: string): Promise<ProbeRow | null>;
@@ -202,9 +216,10 @@ export interface Ledger {
   startCycle(id: string, atMs: number, overlapped?: boolean): Promise<void>;
   finishCycle(id: string, atMs: number, probes: number): Promise<void>;
   totals(): Promise<LedgerTotals>;
+  /** Every probe and copy, for the metrics' start-up (streamed). */
+  replay(): AsyncIterable<LedgerFact>;
   /** Probes created in [sinceMs, untilMs) with their first copy's facts. */
   probeFacts(sinceMs: number, untilMs: number): Promise<ProbeFact[]>;
-  latencySamples(): AsyncIterable<LatencySample>;
   /** Small key/value store (e.g. rotated OAuth2 refresh tokens). */
   getState(key: string): Promise<string | null>;
   setState(key: string, value: string): Promise<void>;

@@ -101,4 +101,18 @@ CREATE TABLE cycles (
 CREATE INDEX cycles_started ON cycles(started_at);
 `,
   },
+  {
+    version: 3,
+    name: 'latencies in integer milliseconds (exact sums across restarts)',
+    sql: `
+ALTER TABLE observations ADD COLUMN delivery_latency_ms INTEGER;
+ALTER TABLE observations ADD COLUMN detection_delay_ms INTEGER;
+UPDATE observations SET delivery_latency_ms = CAST(ROUND(delivery_latency_s * 1000) AS INTEGER),
+                        detection_delay_ms = CAST(ROUND(detection_delay_s * 1000) AS INTEGER);
+ALTER TABLE observations DROP COLUMN delivery_latency_s;
+ALTER TABLE observations DROP COLUMN detection_delay_s;
+-- The reconciler asks per seed for accepted probes past a deadline, unresolved.
+CREATE INDEX probes_seed_open ON probes(seed, status, outcome, deadline_at);
+`,
+  },
 ];

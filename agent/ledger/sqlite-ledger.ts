@@ -3,7 +3,22 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { AUTH_METHODS } from '../domain/vocabulary.js';
-import type { FolderState, LatencySample, Ledger, LedgerTotals, NewObservation, NewProbe, ObservationResult, ObservationRow, ProbeFact, ProbeFilter, ProbeRow, SendResult } from './ledger.js';
+import type {
+  CopyDecider,
+  FolderState,
+  Ledger,
+  LedgerFact,
+  LedgerTotals,
+  MissingDecider,
+  NewObservation,
+  NewProbe,
+  ObservationResult,
+  ObservationRow,
+  ProbeFact,
+  ProbeFilter,
+  ProbeRow,
+  SendResult,
+} from './ledger.js';
 import type { AuthSummary, MailboxErrorKind } from '../domain/vocabulary.js';
 
 /** How long a writer waits for another writer's lock before failing (SQLITE_BUSY). */
@@ -77,6 +92,8 @@ function observationFromRow(r: Row): ObservationRow {
     observedAtMs: r.observed_at as number,
     copyNumber: r.copy_number as number,
     kind: r.kind as ObservationRow['kind'],
+    deliveryLatencyMs: (r.delivery_latency_ms as number | null) ?? null,
+    detectionDelayMs: (r.detection_delay_ms as number | null) ?? null,
     auth,
     evidence,
   };
@@ -216,7 +233,7 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  async recordObservation(o: NewObservation & { fingerprint?: string }): Promise<ObservationResult> {
+  async recordObservation(o: NewObservation, decide: CopyDecider): Promise<ObservationResult> {
     return this.write('observation', () => {
       const probeRow = this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(o.probeId) as Row | undefined;
       if (!probeRow || probeRow.seed !== o.seed) return { kind: 'unknown-probe', copyNumber: 0, probe: null };
@@ -229,26 +246,14 @@ export class SqliteLedger implements Ledger {
         .get(o.seed, o.folder, o.uidValidity, o.uid, o.fingerprint ?? null, o.seed, o.fingerprint ?? null);
       if (exists) return { kind: 'already-recorded', copyNumber: 0, probe };
 
+      // The domain decides; this transaction only stores its decision.
+      const d = decide(probe);
       const copyNumber = probe.copies + 1;
-      let kind: 'first' | 'duplicate' | 'late';
-      if (probe.copies > 0) kind = 'duplicate';
-      else if (probe.outcome === 'missing') kind = 'late';
-      else kind = 'first';
-
-      const arrival = o.arrivedAtMs ?? o.internalDateMs;
-      const deliveryLatencySeconds =
-        kind === 'first' && probe.acceptedAtMs != null && arrival != null
-          ? Math.max(0, (arrival - probe.acceptedAtMs) / 1000)
-          : undefined;
-      const detectionBase = o.internalDateMs ?? o.arrivedAtMs;
-      const detectionDelaySeconds =
-        detectionBase != null ? Math.max(0, (o.observedAtMs - detectionBase) / 1000) : undefined;
-
       this.db
         .prepare(
           `INSERT INTO observations (probe_id, seed, folder, folder_role, placement, uid_validity, uid, fingerprint,
              arrived_at, internal_date, observed_at, copy_number, kind, spf, dkim, dmarc, arc,
-             delivery_latency_s, detection_delay_s, evidence)
+             delivery_latency_ms, detection_delay_ms, evidence)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
@@ -264,37 +269,54 @@ export class SqliteLedger implements Ledger {
           o.internalDateMs,
           o.observedAtMs,
           copyNumber,
-          kind,
+          d.kind,
           o.auth.spf ?? null,
           o.auth.dkim ?? null,
           o.auth.dmarc ?? null,
           o.auth.arc ?? null,
-          deliveryLatencySeconds ?? null,
-          detectionDelaySeconds ?? null,
+          d.deliveryLatencyMs,
+          d.detectionDelayMs,
           JSON.stringify(o.evidence ?? {}),
         );
-      if (kind === 'first') {
+      if (d.settles !== null) {
         this.db
           .prepare(`UPDATE probes SET copies = copies + 1, outcome = ?, resolved_at = ? WHERE id = ?`)
-          .run(o.placement, o.observedAtMs, o.probeId);
+          .run(d.settles, o.observedAtMs, o.probeId);
       } else {
         this.db.prepare(`UPDATE probes SET copies = copies + 1 WHERE id = ?`).run(o.probeId);
       }
       const updated = probeFromRow(this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(o.probeId) as Row);
-      return { kind, copyNumber, probe: updated, deliveryLatencySeconds, detectionDelaySeconds, auth: o.auth, placement: o.placement };
+      return {
+        kind: d.kind,
+        copyNumber,
+        probe: updated,
+        settledMissing: d.settles === 'missing',
+        deliveryLatencyMs: d.deliveryLatencyMs ?? undefined,
+        detectionDelayMs: d.detectionDelayMs ?? undefined,
+        auth: o.auth,
+        placement: o.placement,
+      };
     });
   }
 
-  async markMissing(nowMs: number): Promise<ProbeRow[]> {
+  async markMissing(seed: string | null, deadlineBeforeMs: number, decide: MissingDecider, atMs: number): Promise<ProbeRow[]> {
     return this.write('mark missing', () => {
-      const rows = this.db
-        .prepare(
-          `UPDATE probes SET outcome = 'missing', resolved_at = ?
-           WHERE status = 'accepted' AND outcome IS NULL AND copies = 0 AND deadline_at <= ?
-           RETURNING *`,
-        )
-        .all(nowMs, nowMs) as Row[];
-      return rows.map(probeFromRow);
+      const candidates = (
+        this.db
+          .prepare(
+            `SELECT * FROM probes WHERE (? IS NULL OR seed = ?) AND status = 'accepted' AND outcome IS NULL
+               AND copies = 0 AND deadline_at < ? ORDER BY id`,
+          )
+          .all(seed, seed, deadlineBeforeMs) as Row[]
+      ).map(probeFromRow);
+      const mark = this.db.prepare(`UPDATE probes SET outcome = 'missing', resolved_at = ? WHERE id = ? AND outcome IS NULL AND copies = 0 RETURNING *`);
+      const out: ProbeRow[] = [];
+      for (const p of candidates) {
+        if (!decide(p)) continue;
+        const r = mark.get(atMs, p.id) as Row | undefined;
+        if (r) out.push(probeFromRow(r));
+      }
+      return out;
     });
   }
 
@@ -401,7 +423,6 @@ export class SqliteLedger implements Ledger {
   }
 
   async totals(): Promise<LedgerTotals> {
-    const all = <T>(sql: string) => this.db.prepare(sql).all() as T[];
     const cycles = this.db
       .prepare(
         `SELECT COALESCE(SUM(overlapped = 0 AND finished_at IS NOT NULL), 0) AS completed,
@@ -411,40 +432,29 @@ export class SqliteLedger implements Ledger {
       .get() as LedgerTotals['cycles'];
     return {
       cycles,
-      sent: all(
-        `SELECT path, seed, provider, COUNT(*) AS count, MAX(accepted_at) AS lastAcceptedAtMs
-         FROM probes WHERE status = 'accepted' GROUP BY path, seed, provider`,
-      ),
-      sendErrors: all(
-        `SELECT path, seed, provider, error_reason AS reason, COUNT(*) AS count
-         FROM probes WHERE status IN ('failed','ambiguous') GROUP BY path, seed, provider, error_reason`,
-      ),
-      replies: all(
-        `SELECT path, seed, provider, CAST(smtp_code AS TEXT) AS code, COUNT(*) AS count
-         FROM probes WHERE smtp_code IS NOT NULL GROUP BY path, seed, provider, smtp_code`,
-      ),
-      outcomes: all(
-        `SELECT path, seed, provider, outcome, COUNT(*) AS count
-         FROM probes WHERE status = 'accepted' AND outcome IS NOT NULL GROUP BY path, seed, provider, outcome`,
-      ),
-      duplicates: all(
-        `SELECT p.path, p.seed, p.provider, COUNT(*) AS count FROM observations o JOIN probes p ON p.id = o.probe_id
-         WHERE o.kind = 'duplicate' GROUP BY p.path, p.seed, p.provider`,
-      ),
-      late: all(
-        `SELECT p.path, p.seed, p.provider, COUNT(*) AS count FROM observations o JOIN probes p ON p.id = o.probe_id
-         WHERE o.kind = 'late' GROUP BY p.path, p.seed, p.provider`,
-      ),
-      auth: all(
-        `SELECT path, seed, provider, method, result, COUNT(*) AS count FROM (
-           SELECT p.path, p.seed, p.provider, 'spf' AS method, o.spf AS result FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.spf IS NOT NULL
-           UNION ALL SELECT p.path, p.seed, p.provider, 'dkim', o.dkim FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.dkim IS NOT NULL
-           UNION ALL SELECT p.path, p.seed, p.provider, 'dmarc', o.dmarc FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.dmarc IS NOT NULL
-           UNION ALL SELECT p.path, p.seed, p.provider, 'arc', o.arc FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'first' AND p.status = 'accepted' AND o.arc IS NOT NULL
-         ) GROUP BY path, seed, provider, method, result`,
-      ),
-      mailboxErrors: all(`SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind`),
+      mailboxErrors: this.db.prepare(`SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind`).all() as LedgerTotals['mailboxErrors'],
     };
+  }
+
+  async *replay(): AsyncIterable<LedgerFact> {
+    for (const r of this.db.prepare(`SELECT * FROM probes WHERE status <> 'sending'`).iterate() as Iterable<Row>) {
+      yield { type: 'send', probe: probeFromRow(r) };
+    }
+    // One query for every copy with its probe's columns (prefixed, so names never collide).
+    const stmt = this.db.prepare(
+      `SELECT o.*, p.id AS p_id, p.path AS p_path, p.seed AS p_seed, p.provider AS p_provider, p.message_id AS p_message_id,
+              p.cycle_id AS p_cycle_id, p.status AS p_status, p.created_at AS p_created_at, p.send_started_at AS p_send_started_at,
+              p.accepted_at AS p_accepted_at, p.deadline_at AS p_deadline_at, p.smtp_code AS p_smtp_code,
+              p.smtp_enhanced AS p_smtp_enhanced, p.smtp_text AS p_smtp_text, p.queue_id AS p_queue_id,
+              p.error_reason AS p_error_reason, p.error_message AS p_error_message, p.outcome AS p_outcome,
+              p.resolved_at AS p_resolved_at, p.copies AS p_copies
+       FROM observations o JOIN probes p ON p.id = o.probe_id ORDER BY o.id`,
+    );
+    for (const r of stmt.iterate() as Iterable<Row>) {
+      const pr: Row = {};
+      for (const [k, v] of Object.entries(r)) if (k.startsWith('p_')) pr[k.slice(2)] = v;
+      yield { type: 'copy', probe: probeFromRow(pr), copy: observationFromRow(r) };
+    }
   }
 
   async probeFacts(sinceMs: number, untilMs: number): Promise<ProbeFact[]> {
@@ -452,7 +462,7 @@ export class SqliteLedger implements Ledger {
       .prepare(
         `SELECT p.id, p.path, p.seed, p.provider, p.created_at, p.status, p.error_reason, p.smtp_code, p.outcome, p.copies,
                 EXISTS (SELECT 1 FROM observations l WHERE l.probe_id = p.id AND l.kind = 'late') AS late,
-                f.delivery_latency_s, f.spf, f.dkim, f.dmarc, f.arc
+                f.delivery_latency_ms, f.spf, f.dkim, f.dmarc, f.arc
          FROM probes p LEFT JOIN observations f ON f.probe_id = p.id AND f.copy_number = 1
          WHERE p.created_at >= ? AND p.created_at < ? ORDER BY p.id`,
       )
@@ -471,26 +481,10 @@ export class SqliteLedger implements Ledger {
         outcome: (r.outcome as ProbeFact['outcome']) ?? null,
         copies: r.copies as number,
         late: r.late === 1,
-        deliveryLatencySeconds: (r.delivery_latency_s as number | null) ?? null,
+        deliveryLatencySeconds: r.delivery_latency_ms == null ? null : (r.delivery_latency_ms as number) / 1000,
         auth,
       };
     });
-  }
-
-  async *latencySamples(): AsyncIterable<LatencySample> {
-    const stmt = this.db.prepare(
-      `SELECT p.path, p.seed, p.provider, o.kind, o.delivery_latency_s, o.detection_delay_s
-       FROM observations o JOIN probes p ON p.id = o.probe_id WHERE p.status = 'accepted'`,
-    );
-    for (const r of stmt.iterate() as Iterable<Row>) {
-      yield {
-        path: r.path as string,
-        seed: r.seed as string,
-        provider: r.provider as string,
-        deliveryLatencySeconds: r.kind === 'first' ? ((r.delivery_latency_s as number | null) ?? null) : null,
-        detectionDelaySeconds: (r.detection_delay_s as number | null) ?? null,
-      };
-    }
   }
 
   async getState(key: string): Promise<string | null> {

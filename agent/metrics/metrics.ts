@@ -1,14 +1,23 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AgentEvents } from '../events.js';
 import { type Ledger, type ObservationResult, type ProbeRow } from '../ledger/ledger.js';
 import { AUTH_METHODS, MAILBOX_ERROR_KINDS, OUTCOMES, SEND_FAILURE_REASONS } from '../domain/vocabulary.js';
 import type { Clock } from '../clock.js';
+import type { ObservationRow } from '../ledger/ledger.js';
+import { ExactHistogram } from './exact-histogram.js';
 import { VERSION } from '../version.js';
 
-/** Delivery latency: SMTP accept → arrival at the provider; e-mail is seconds to hours. */
+/**
+ * Delivery latency: SMTP accept → arrival at the provider; e-mail is seconds to hours. The
+ * arrival is a whole-second timestamp (±0.5 s once centred): no bucket below 1 s.
+ */
 export const DELIVERY_LATENCY_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
-/** Detection delay: arrival → observed; IDLE gives sub-second, polling tens of seconds. */
-export const DETECTION_DELAY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/**
+ * Detection delay: arrival in the mailbox → announced to the agent. INTERNALDATE has whole
+ * seconds (±0.5 s once centred), so buckets finer than 1 s would only split noise; IDLE lands
+ * in the first bucket, polling in the tens of seconds.
+ */
+export const DETECTION_DELAY_BUCKETS = [1, 2, 3, 5, 10, 30, 60, 120, 300, 600];
 /** Auth results created at zero per method (others appear when first seen). */
 const ZERO_AUTH_RESULTS = ['pass', 'fail'] as const;
 /** SMTP reply codes created at zero. */
@@ -43,8 +52,8 @@ export class Metrics {
   readonly placements: Counter<(typeof PSP)[number] | 'placement'>;
   readonly duplicates: Counter<(typeof PSP)[number]>;
   readonly late: Counter<(typeof PSP)[number]>;
-  readonly deliveryLatency: Histogram<(typeof PSP)[number]>;
-  readonly detectionDelay: Histogram<(typeof PSP)[number]>;
+  readonly deliveryLatency: ExactHistogram<(typeof PSP)[number]>;
+  readonly detectionDelay: ExactHistogram<(typeof PSP)[number]>;
   readonly auth: Counter<(typeof PSP)[number] | 'method' | 'result'>;
   readonly inFlight: Gauge<(typeof PSP)[number]>;
   readonly mailboxUp: Gauge<'seed' | 'provider'>;
@@ -55,6 +64,8 @@ export class Metrics {
   readonly cycleOverlaps: Counter;
   readonly lastCycle: Gauge;
   private readonly providerOf = new Map<string, string>();
+  /** Newest accept per path and seed (the gauge never goes back when facts come out of order). */
+  private readonly lastAccepted = new Map<string, number>();
 
   constructor(
     private readonly target: MetricsTarget,
@@ -81,16 +92,16 @@ export class Metrics {
     });
     this.duplicates = new Counter({ name: 'seedwatch_duplicates_total', help: 'Copies of a probe beyond the first.', labelNames: PSP, registers: reg });
     this.late = new Counter({ name: 'seedwatch_late_arrivals_total', help: 'Probes seen after their deadline (already counted missing).', labelNames: PSP, registers: reg });
-    this.deliveryLatency = new Histogram({
+    this.deliveryLatency = new ExactHistogram({
       name: 'seedwatch_delivery_latency_seconds',
-      help: 'SMTP accept (t1) to arrival at the provider (topmost Received, else INTERNALDATE).',
+      help: 'SMTP accept (t1, agent clock, ms) to arrival at the provider (topmost Received, else INTERNALDATE: whole seconds, taken as mid-second; +-0.5 s). First in-time copy only.',
       labelNames: PSP,
       buckets: DELIVERY_LATENCY_BUCKETS,
       registers: reg,
     });
-    this.detectionDelay = new Histogram({
+    this.detectionDelay = new ExactHistogram({
       name: 'seedwatch_detection_delay_seconds',
-      help: 'Arrival in the mailbox (INTERNALDATE) to observed by the agent.',
+      help: 'Arrival in the mailbox (INTERNALDATE: whole seconds, taken as mid-second; +-0.5 s) to announced to the agent (IDLE EXISTS or the scan that found it, agent clock, ms). Every copy.',
       labelNames: PSP,
       buckets: DETECTION_DELAY_BUCKETS,
       registers: reg,
@@ -177,30 +188,70 @@ export class Metrics {
     this.zeroInFlight();
   }
 
-  /** Load the ledger's all-time totals (call once, before events flow). */
+  /**
+   * Load the ledger's history (call once, before events flow): every probe and copy goes
+   * through the same count functions as the live events, so a restart resumes every counter
+   * and histogram at exactly the value it had.
+   */
   async bootstrap(): Promise<void> {
-    const t = await this.ledger.totals();
-    for (const r of t.sent) {
-      const l = { path: r.path, seed: r.seed, provider: r.provider };
-      this.sent.inc(l, r.count);
-      if (r.lastAcceptedAtMs != null) this.lastProbe.set(l, r.lastAcceptedAtMs / 1000);
+    for await (const f of this.ledger.replay()) {
+      if (f.type === 'send') {
+        this.countSend(f.probe);
+        if (f.probe.outcome === 'missing') this.countMissing(f.probe);
+      } else {
+        this.countCopy(f.probe, f.copy);
+      }
     }
-    for (const r of t.sendErrors) this.sendErrors.inc({ path: r.path, seed: r.seed, provider: r.provider, reason: r.reason }, r.count);
-    for (const r of t.replies) this.replies.inc({ path: r.path, seed: r.seed, provider: r.provider, code: r.code }, r.count);
-    for (const r of t.outcomes) this.placements.inc({ path: r.path, seed: r.seed, provider: r.provider, placement: r.outcome }, r.count);
-    for (const r of t.duplicates) this.duplicates.inc({ path: r.path, seed: r.seed, provider: r.provider }, r.count);
-    for (const r of t.late) this.late.inc({ path: r.path, seed: r.seed, provider: r.provider }, r.count);
-    for (const r of t.auth) this.auth.inc({ path: r.path, seed: r.seed, provider: r.provider, method: r.method, result: authResultLabel(r.result) }, r.count);
+    const t = await this.ledger.totals();
     for (const r of t.mailboxErrors)
       this.mailboxErrors.inc({ seed: r.seed, provider: this.providerOf.get(r.seed) ?? 'unknown', kind: r.kind }, r.count);
     this.cycles.inc(t.cycles.completed);
     this.cycleOverlaps.inc(t.cycles.overlaps);
     if (t.cycles.lastFinishedAtMs != null) this.lastCycle.set(t.cycles.lastFinishedAtMs / 1000);
-    for await (const s of this.ledger.latencySamples()) {
-      const l = { path: s.path, seed: s.seed, provider: s.provider };
-      if (s.deliveryLatencySeconds != null) this.deliveryLatency.observe(l, s.deliveryLatencySeconds);
-      if (s.detectionDelaySeconds != null) this.detectionDelay.observe(l, s.detectionDelaySeconds);
+  }
+
+  /** A probe's SMTP attempt ended: accepted (sent), or failed/ambiguous (send error). */
+  private countSend(row: ProbeRow): void {
+    const l = { path: row.path, seed: row.seed, provider: row.provider };
+    if (row.status === 'sending') return;
+    if (row.smtpCode != null) this.replies.inc({ ...l, code: String(row.smtpCode) });
+    if (row.status === 'accepted') {
+      this.sent.inc(l);
+      if (row.acceptedAtMs != null && row.acceptedAtMs / 1000 > (this.lastAccepted.get(`${row.path}\u0000${row.seed}`) ?? -1)) {
+        this.lastAccepted.set(`${row.path}\u0000${row.seed}`, row.acceptedAtMs / 1000);
+        this.lastProbe.set(l, row.acceptedAtMs / 1000);
+      }
+    } else if (row.errorReason) {
+      this.sendErrors.inc({ ...l, reason: row.errorReason });
     }
+  }
+
+  /** An accepted probe concluded missing (at its deadline, or by a late first copy). */
+  private countMissing(row: ProbeRow): void {
+    if (row.status !== 'accepted') return;
+    this.placements.inc({ path: row.path, seed: row.seed, provider: row.provider, placement: 'missing' });
+  }
+
+  /**
+   * A recorded copy. Only copies of accepted probes count: a probe that was never accepted
+   * (ambiguous) has no placement, so its copies are evidence in the ledger, not metrics.
+   */
+  private countCopy(
+    p: ProbeRow,
+    c: Pick<ObservationRow, 'kind' | 'placement' | 'auth' | 'deliveryLatencyMs' | 'detectionDelayMs'>,
+  ): void {
+    if (p.status !== 'accepted') return;
+    const l = { path: p.path, seed: p.seed, provider: p.provider };
+    if (c.detectionDelayMs != null) this.detectionDelay.observeMs(l, c.detectionDelayMs);
+    if (c.kind === 'first') {
+      this.placements.inc({ ...l, placement: c.placement });
+      if (c.deliveryLatencyMs != null) this.deliveryLatency.observeMs(l, c.deliveryLatencyMs);
+      for (const method of AUTH_METHODS) {
+        const result = c.auth?.[method];
+        if (result) this.auth.inc({ ...l, method, result: authResultLabel(result) });
+      }
+    } else if (c.kind === 'duplicate') this.duplicates.inc(l);
+    else if (c.kind === 'late') this.late.inc(l);
   }
 
   cycleFinished(atMs: number): void {
@@ -214,33 +265,19 @@ export class Metrics {
 
   /** The event sink: increments exactly what the ledger reported as new. */
   readonly events: AgentEvents = {
-    sendFinished: (row: ProbeRow) => {
-      const l = { path: row.path, seed: row.seed, provider: row.provider };
-      if (row.smtpCode != null) this.replies.inc({ ...l, code: String(row.smtpCode) });
-      if (row.status === 'accepted') {
-        this.sent.inc(l);
-        if (row.acceptedAtMs != null) this.lastProbe.set(l, row.acceptedAtMs / 1000);
-      } else if (row.errorReason) {
-        this.sendErrors.inc({ ...l, reason: row.errorReason });
-      }
-    },
+    sendFinished: (row: ProbeRow) => this.countSend(row),
     observed: (r: ObservationResult) => {
-      const p = r.probe;
-      if (!p || p.status !== 'accepted') return;
-      const l = { path: p.path, seed: p.seed, provider: p.provider };
-      if (r.detectionDelaySeconds != null) this.detectionDelay.observe(l, r.detectionDelaySeconds);
-      if (r.kind === 'first') {
-        if (r.placement) this.placements.inc({ ...l, placement: r.placement });
-        if (r.deliveryLatencySeconds != null) this.deliveryLatency.observe(l, r.deliveryLatencySeconds);
-        for (const method of AUTH_METHODS) {
-          const result = r.auth?.[method];
-          if (result) this.auth.inc({ ...l, method, result: authResultLabel(result) });
-        }
-      } else if (r.kind === 'duplicate') this.duplicates.inc(l);
-      else if (r.kind === 'late') this.late.inc(l);
+      if (!r.probe || (r.kind !== 'first' && r.kind !== 'duplicate' && r.kind !== 'late') || !r.placement) return;
+      this.countCopy(r.probe, {
+        kind: r.kind,
+        placement: r.placement,
+        auth: r.auth ?? {},
+        deliveryLatencyMs: r.deliveryLatencyMs ?? null,
+        detectionDelayMs: r.detectionDelayMs ?? null,
+      });
     },
     missing: (rows: ProbeRow[]) => {
-      for (const p of rows) this.placements.inc({ path: p.path, seed: p.seed, provider: p.provider, placement: 'missing' });
+      for (const p of rows) this.countMissing(p);
     },
     mailboxState: (seed: string, up: boolean) => {
       this.mailboxUp.set({ seed, provider: this.providerOf.get(seed) ?? 'unknown' }, up ? 1 : 0);

@@ -5,6 +5,7 @@ import type { AgentEvents } from '../events.js';
 import type { Ledger, ProbeRow, SendResult } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
 import type { ProbeIdFactory } from '../probe-id.js';
+import { recordSendResult } from '../record/recorder.js';
 import { composeProbe } from './compose-probe.js';
 import type { ProbePath } from './probe-path.js';
 
@@ -45,7 +46,7 @@ export interface ProbeAttempt {
 
 /**
  * One probe on exactly its path: compose → insertProbe (write-ahead, status `sending`) →
- * markSendStarted → ONE SMTP attempt → recordSendResult → events.sendFinished.
+ * markSendStarted → ONE SMTP attempt → recordSendResult (ledger, then events.sendFinished).
  * Never falls back to another path, never retries, never throws: failures are results.
  */
 export async function sendProbe(input: SendProbeInput): Promise<ProbeAttempt> {
@@ -115,14 +116,9 @@ export async function sendProbe(input: SendProbeInput): Promise<ProbeAttempt> {
 
   let row: ProbeRow;
   try {
-    row = await ledger.recordSendResult(id, result);
+    row = await recordSendResult(ledger, input.events, id, result);
   } catch (err) {
     return notSent(id, `path "${path.name}": the ledger could not record the send result: ${(err as Error).message}`);
-  }
-  try {
-    input.events.sendFinished(row);
-  } catch {
-    /* listeners must not throw; the ledger already holds the truth */
   }
   const endMs = result.ok ? result.acceptedAtMs : result.atMs;
   const durationMs = Math.max(0, endMs - startedAtMs);

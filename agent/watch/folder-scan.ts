@@ -24,7 +24,8 @@ import type { Logger } from '../log.js';
 import { PROBE_HEADER } from '../probe-id.js';
 import { imapSinceDate, planScan, type ScanPlan } from './catch-up.js';
 import { gmailTabs, hasGmailExtensions } from './gmail-tabs.js';
-import { buildObservation, providerReceivedHostsFor, type FetchedCopy } from './observation.js';
+import { recordCopy } from '../record/recorder.js';
+import { buildObservation, type FetchedCopy } from './observation.js';
 
 /** Bounds the body prefix searched for the probe token (the token sits in the first lines). */
 export const BODY_TOKEN_FETCH_BYTES = 4096;
@@ -51,6 +52,11 @@ export interface ScanContext {
 }
 
 export interface ScanResult {
+  /**
+   * When the scan began (before its NOOP): every copy delivered before this moment has been
+   * seen once the scan completes. The reconciler concludes `missing` only from such moments.
+   */
+  startedAtMs: number;
   plan: ScanPlan;
   newMessages: number;
   probes: number;
@@ -90,12 +96,18 @@ interface Candidate {
   source: string;
 }
 
-export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext): Promise<ScanResult> {
+/**
+ * @param announcedAtMs when the server announced new mail (the IDLE EXISTS that triggered this
+ *   scan); absent for timer and catch-up scans, whose copies count as seen when the search
+ *   that found them returned. Detection delay ends there, not after fetch and analysis.
+ */
+export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext, announcedAtMs?: number): Promise<ScanResult> {
   const { seed, ledger } = ctx;
   const mailbox = client.mailbox;
   if (!mailbox || mailbox.path !== folder.path) throw new Error(`scanFolder: ${folder.path} is not the selected mailbox`);
-  // Dovecot (MACHINE-NOTES): a SEARCH right after SELECT can miss a just-delivered message
-  // for seconds; a NOOP first makes the server look at the folder again.
+  const startedAtMs = ctx.clock.nowMs();
+  // Dovecot (docs/components.md, "Dovecot"): a SEARCH right after SELECT can miss a
+  // just-delivered message for seconds; a NOOP first makes the server look at the folder again.
   await client.noop();
   const uidValidity = Number(mailbox.uidValidity);
   const uidNextAtStart = Number(mailbox.uidNext) || 1;
@@ -108,7 +120,7 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
     nowMs: now,
     deadlineMs: ctx.deadlineMs,
   });
-  const result: ScanResult = { plan, newMessages: 0, probes: 0, kinds: {}, lastUid: plan.kind === 'after-uid' ? plan.afterUid : 0 };
+  const result: ScanResult = { startedAtMs, plan, newMessages: 0, probes: 0, kinds: {}, lastUid: plan.kind === 'after-uid' ? plan.afterUid : 0 };
   if (plan.kind === 'since') {
     ctx.log.info({ seed: seed.name, folder: folder.path, reason: plan.reason, uidValidity, previous: state?.uidValidity }, 'folder scan from date');
   }
@@ -122,11 +134,15 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
     // `n:*` always matches the highest UID, even when it is below n (RFC 3501 §6.4.8).
     uids = (Array.isArray(found) ? found : []).filter((u) => u > result.lastUid).sort((a, b) => a - b);
   }
+  const searchedAtMs = ctx.clock.nowMs();
   result.newMessages = uids.length;
 
   for (let i = 0; i < uids.length; i += SCAN_BATCH_SIZE) {
     const batch = uids.slice(i, i + SCAN_BATCH_SIZE);
-    await scanBatch(client, folder, ctx, uidValidity, batch, result);
+    const copies = await fetchProbeCopies(client, folder, ctx.seed, uidValidity, batch);
+    result.probes += copies.length;
+    const recorded = await recordCopies(copies, folder, ctx, { announcedAtMs: announcedAtMs ?? null, searchedAtMs }, result);
+    await cleanUp(client, folder, ctx, recorded);
     result.lastUid = batch[batch.length - 1];
     await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid: result.lastUid });
   }
@@ -140,14 +156,26 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
   return result;
 }
 
-async function scanBatch(
+/** A probe copy as fetched from the server, identified, not yet judged. */
+export interface FetchedProbeCopy {
+  copy: FetchedCopy;
+  probeId: string;
+  probeIdSource: string;
+  gmailCategory?: GmailCategory;
+  gmailCategoryError?: string;
+}
+
+/**
+ * IMAP: fetch as little as needed of `batch` to tell probes from other mail, then each
+ * probe's header block (and Gmail tab). Decides nothing about the probes.
+ */
+export async function fetchProbeCopies(
   client: ImapFlow,
   folder: WatchedFolder,
-  ctx: ScanContext,
+  seed: SeedConfig,
   uidValidity: number,
   batch: number[],
-  result: ScanResult,
-): Promise<void> {
+): Promise<FetchedProbeCopy[]> {
   const gmail = hasGmailExtensions(client);
   const set = batch.join(',');
   const metas = await client.fetchAll(
@@ -178,9 +206,8 @@ async function scanBatch(
       if (found) candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
     }
   }
-  if (candidates.length === 0) return;
+  if (candidates.length === 0) return [];
   candidates.sort((a, b) => a.uid - b.uid);
-  result.probes += candidates.length;
 
   const full = await client.fetchAll(
     candidates.map((c) => c.uid).join(','),
@@ -191,7 +218,7 @@ async function scanBatch(
 
   let tabs: Map<number, GmailCategory> | undefined;
   let tabError: string | undefined;
-  if (folder.role === 'inbox' && gmail && ctx.seed.preset.capabilities.gmailTabs) {
+  if (folder.role === 'inbox' && gmail && seed.preset.capabilities.gmailTabs) {
     const r = await gmailTabs(
       client,
       candidates.map((c) => c.uid),
@@ -199,42 +226,62 @@ async function scanBatch(
     if ('error' in r) tabError = r.error;
     else tabs = r.tabs;
   }
-
-  const cleanup: number[] = [];
-  for (const c of candidates) {
+  return candidates.map((c) => {
     const raw = headersByUid.get(c.uid) ?? Buffer.alloc(0);
-    const copy: FetchedCopy = {
-      uid: c.uid,
-      uidValidity,
-      internalDateMs: c.internalDateMs,
-      size: c.size,
-      rawHeaders: raw,
-      headersCapped: raw.length >= HEADER_FETCH_BYTES,
+    return {
+      copy: { uid: c.uid, uidValidity, internalDateMs: c.internalDateMs, size: c.size, rawHeaders: raw, headersCapped: raw.length >= HEADER_FETCH_BYTES },
+      probeId: c.probeId,
+      probeIdSource: c.source,
+      ...(tabs?.get(c.uid) ? { gmailCategory: tabs.get(c.uid) } : {}),
+      ...(tabError ? { gmailCategoryError: tabError } : {}),
     };
-    const obs = buildObservation(copy, {
+  });
+}
+
+/**
+ * When the agent learnt of a copy: the EXISTS announcement that triggered the scan, unless
+ * the copy reached the mailbox after it (then the search that found it).
+ */
+export function announcedAt(internalDateMs: number | null, times: { announcedAtMs: number | null; searchedAtMs: number }): number {
+  const { announcedAtMs, searchedAtMs } = times;
+  if (announcedAtMs === null) return searchedAtMs;
+  if (internalDateMs !== null && internalDateMs >= announcedAtMs) return searchedAtMs;
+  return announcedAtMs;
+}
+
+/** Build each copy's observation and record it (the domain decides its kind); returns the UIDs to clean up. */
+async function recordCopies(
+  copies: FetchedProbeCopy[],
+  folder: WatchedFolder,
+  ctx: ScanContext,
+  times: { announcedAtMs: number | null; searchedAtMs: number },
+  result: ScanResult,
+): Promise<number[]> {
+  const cleanup: number[] = [];
+  for (const c of copies) {
+    const obs = buildObservation(c.copy, {
       seed: ctx.seed.name,
       folder: folder.path,
       folderRole: folder.role,
       folderRule: folder.rule,
       probeId: c.probeId,
-      probeIdSource: c.source,
-      gmailCategory: tabs?.get(c.uid),
-      gmailCategoryError: tabError,
+      probeIdSource: c.probeIdSource,
+      gmailCategory: c.gmailCategory,
+      gmailCategoryError: c.gmailCategoryError,
       trustedAuthservIds: ctx.seed.trust.authservIds,
-      providerReceivedHosts: ctx.seed.trust.receivedHosts.length > 0 ? ctx.seed.trust.receivedHosts : providerReceivedHostsFor(ctx.seed.provider),
-      observedAtMs: ctx.clock.nowMs(),
+      providerReceivedHosts: ctx.seed.trust.receivedHosts.length > 0 ? ctx.seed.trust.receivedHosts : undefined,
+      observedAtMs: announcedAt(c.copy.internalDateMs, times),
     });
-    const r = await ctx.ledger.recordObservation(obs);
+    const r = await recordCopy(ctx.ledger, ctx.events, obs);
     result.kinds[r.kind] = (result.kinds[r.kind] ?? 0) + 1;
     if (r.kind === 'first' || r.kind === 'duplicate' || r.kind === 'late') {
-      ctx.events.observed({ ...r, placement: obs.placement });
-      ctx.log.debug({ seed: ctx.seed.name, folder: folder.path, uid: c.uid, probe: c.probeId, kind: r.kind, placement: obs.placement }, 'probe observed');
+      ctx.log.debug({ seed: ctx.seed.name, folder: folder.path, uid: c.copy.uid, probe: c.probeId, kind: r.kind, placement: obs.placement }, 'probe observed');
     }
     // A probe id this ledger does not know may belong to another agent or an old ledger:
     // leave that message alone.
-    if (r.kind !== 'unknown-probe') cleanup.push(c.uid);
+    if (r.kind !== 'unknown-probe') cleanup.push(c.copy.uid);
   }
-  await cleanUp(client, folder, ctx, cleanup);
+  return cleanup;
 }
 
 async function cleanUp(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext, uids: number[]): Promise<void> {

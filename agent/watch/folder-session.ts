@@ -17,6 +17,8 @@ export interface SessionHooks {
   scanFailed(folder: WatchedFolder, err: unknown): void;
   /** A scan completed. */
   scanned(folder: WatchedFolder, r: ScanResult): void;
+  /** A poll found the folder unchanged since the last scan, as of `checkedFromMs`. */
+  upToDate(folder: WatchedFolder, checkedFromMs: number): void;
 }
 
 export interface FolderSessionLike {
@@ -27,21 +29,27 @@ export interface FolderSessionLike {
   scanNow(): Promise<void>;
 }
 
-async function lockedScan(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext): Promise<ScanResult> {
+async function lockedScan(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext, announcedAtMs?: number): Promise<ScanResult> {
   const lock = await client.getMailboxLock(folder.path);
   try {
-    return await scanFolder(client, folder, ctx);
+    return await scanFolder(client, folder, ctx, announcedAtMs);
   } finally {
     lock.release();
   }
 }
 
-/** Serialises triggers: one run at a time, a trigger during a run causes exactly one more. */
+/**
+ * Serialises triggers: one run at a time, a trigger during a run causes exactly one more.
+ * A trigger may carry the moment the server announced new mail; a run gets the earliest
+ * announcement not yet served (null when its triggers announced nothing).
+ */
 class Serial {
   private running: Promise<void> | null = null;
   private again = false;
-  constructor(private readonly body: () => Promise<void>) {}
-  trigger(): Promise<void> {
+  private announcedAtMs: number | null = null;
+  constructor(private readonly body: (announcedAtMs: number | null) => Promise<void>) {}
+  trigger(announcedAtMs?: number): Promise<void> {
+    if (announcedAtMs !== undefined) this.announcedAtMs = Math.min(this.announcedAtMs ?? announcedAtMs, announcedAtMs);
     if (this.running) {
       this.again = true;
       return this.running;
@@ -50,7 +58,9 @@ class Serial {
       try {
         do {
           this.again = false;
-          await this.body();
+          const announced = this.announcedAtMs;
+          this.announcedAtMs = null;
+          await this.body(announced);
         } while (this.again);
       } finally {
         this.running = null;
@@ -65,7 +75,7 @@ export class IdleFolderSession implements FolderSessionLike {
   private stopped = false;
   private readonly serial: Serial;
   private readonly onExists = (ev: { path?: string }) => {
-    if (!this.stopped && (!ev?.path || ev.path === this.folder.path)) void this.serial.trigger();
+    if (!this.stopped && (!ev?.path || ev.path === this.folder.path)) void this.serial.trigger(this.ctx.clock.nowMs());
   };
 
   constructor(
@@ -75,10 +85,10 @@ export class IdleFolderSession implements FolderSessionLike {
     private readonly pollIntervalMs: number,
     private readonly hooks: SessionHooks,
   ) {
-    this.serial = new Serial(async () => {
+    this.serial = new Serial(async (announcedAtMs) => {
       if (this.stopped || !this.client.usable) return;
       try {
-        this.hooks.scanned(this.folder, await lockedScan(this.client, this.folder, this.ctx));
+        this.hooks.scanned(this.folder, await lockedScan(this.client, this.folder, this.ctx, announcedAtMs ?? undefined));
       } catch (err) {
         if (!this.stopped && this.client.usable) this.hooks.scanFailed(this.folder, err);
       }
@@ -122,6 +132,8 @@ export class PollSession implements FolderSessionLike {
   }
 
   private async poll(all: boolean): Promise<void> {
+    // Before the NOOP: whatever STATUS says unchanged was unchanged from this moment on.
+    const startedAtMs = this.ctx.clock.nowMs();
     if (!all) {
       // Dovecot answers STATUS of the selected folder from its session view, which a NOOP
       // refreshes; without it a delivery stays invisible until another folder is selected.
@@ -135,7 +147,10 @@ export class PollSession implements FolderSessionLike {
     for (const folder of this.folders) {
       if (this.stopped || !this.client.usable) return;
       try {
-        if (!all && !(await this.changed(folder))) continue;
+        if (!all && !(await this.changed(folder))) {
+          this.hooks.upToDate(folder, startedAtMs);
+          continue;
+        }
         this.hooks.scanned(folder, await lockedScan(this.client, folder, this.ctx));
       } catch (err) {
         if (all) throw err;

@@ -14,6 +14,7 @@ import type { AgentEvents } from '../events.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { MailboxErrorKind } from '../domain/vocabulary.js';
 import { silentLogger, type Logger } from '../log.js';
+import { recordMailboxError } from '../record/recorder.js';
 import { DEFAULT_BACKOFF, reconnectDelayMs, type BackoffPolicy } from './backoff.js';
 import type { ScanContext, WatchedFolder } from './folder-scan.js';
 import { IdleFolderSession, PollSession, type FolderSessionLike, type SessionHooks } from './folder-session.js';
@@ -123,6 +124,8 @@ export class MailboxWatcher {
   private endSession: ((err: unknown) => void) | null = null;
   private readonly state: MailboxHealth;
   private readonly oauth2: OAuth2Tokens;
+  /** Per watched folder: the start of its latest complete scan (or unchanged check) this session. */
+  private readonly scannedFrom = new Map<string, number>();
   /** Credentials of the last connect attempt (to drop an access token the server refused). */
   private lastAuth: ImapAuth | null = null;
 
@@ -182,6 +185,22 @@ export class MailboxWatcher {
     this.loop = null;
   }
 
+  /**
+   * Every copy delivered to the seed before this moment has been recorded: the oldest of the
+   * watched folders' latest complete scans. Null while the seed is not up (down, or still
+   * catching up after a (re)connect): then nothing can be concluded missing for it.
+   */
+  scannedFromMs(): number | null {
+    if (!this.state.up || this.state.watched.length === 0) return null;
+    let oldest = Infinity;
+    for (const w of this.state.watched) {
+      const t = this.scannedFrom.get(w.path);
+      if (t === undefined) return null;
+      oldest = Math.min(oldest, t);
+    }
+    return oldest;
+  }
+
   /** Scan every watched folder now; resolves when done (no-op while disconnected). */
   async scanNow(): Promise<void> {
     await Promise.all(this.sessions.map((s) => s.scanNow()));
@@ -223,8 +242,7 @@ export class MailboxWatcher {
     const message = describeError(err);
     this.state.lastError = { kind, message, atMs: this.clock.nowMs() };
     try {
-      await this.opts.ledger.recordMailboxError(this.seed.name, kind, this.clock.nowMs(), message);
-      this.opts.events.mailboxError(this.seed.name, kind);
+      await recordMailboxError(this.opts.ledger, this.opts.events, this.seed.name, kind, this.clock.nowMs(), message);
     } catch (e) {
       this.log.error({ err: describeError(e) }, 'cannot record the mailbox error in the ledger');
     }
@@ -254,6 +272,7 @@ export class MailboxWatcher {
   }
 
   private closeAll(): void {
+    this.scannedFrom.clear();
     for (const s of this.sessions) s.stop();
     this.sessions = [];
     for (const c of this.clients) {
@@ -308,8 +327,12 @@ export class MailboxWatcher {
       trashPath: roles.trash?.path ?? null,
     };
     const hooks: SessionHooks = {
-      scanned: () => {
+      scanned: (folder, r) => {
         this.state.lastScanAtMs = this.clock.nowMs();
+        this.scannedFrom.set(folder.path, r.startedAtMs);
+      },
+      upToDate: (folder, checkedFromMs) => {
+        this.scannedFrom.set(folder.path, checkedFromMs);
       },
       scanFailed: (folder, err) => {
         const kind = mailboxErrorKind(err);

@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { analyzeMessage, type MessageAnalysis } from '../analyze/analyze-message.js';
-import { MICROSOFT_RECEIVED_HOSTS } from '../analyze/authentication-results.js';
 import type { FolderRoleRule } from '../analyze/folder-roles.js';
 import { headerValue, parseHeaders } from '../analyze/parse-headers.js';
 import { parseRfc5322Date } from '../analyze/received-time.js';
@@ -36,7 +35,7 @@ export interface CopyContext {
   /** Why the tab is unknown (search failed), for the evidence. */
   gmailCategoryError?: string;
   trustedAuthservIds: string[];
-  /** The provider's own Received hosts (Microsoft's id-less Authentication-Results rule). */
+  /** The preset's own Received hosts (the position rule for id-less Authentication-Results). */
   providerReceivedHosts?: readonly string[];
   observedAtMs: number;
 }
@@ -58,11 +57,6 @@ export function copyFingerprint(topReceived: string | undefined, internalDateMs:
     .update(String(size))
     .digest('hex')
     .slice(0, 32);
-}
-
-/** Microsoft-hosted presets use the position rule for their id-less Authentication-Results. */
-export function providerReceivedHostsFor(provider: string): readonly string[] | undefined {
-  return provider === 'outlook' ? MICROSOFT_RECEIVED_HOSTS : undefined;
 }
 
 function authSummary(a: MessageAnalysis['auth']): AuthSummary {

@@ -1,12 +1,14 @@
 /**
- * Marks probes missing once their deadline passed unseen: periodically
- * `ledger.markMissing(now)` → `events.missing(rows)`. The ledger decides (atomically) which
- * probes become missing, so running this twice, or on two agents, never counts one twice;
- * a copy that arrives later is recorded as `late` by the watcher.
+ * Concludes probes missing, periodically, per seed: a probe whose deadline lies before the
+ * seed's latest complete scan (every watched folder scanned from a moment after the deadline,
+ * see domain/missing.ts) and that has no copy is missing. A seed whose watcher is down or
+ * catching up concludes nothing. The ledger marks each probe at most once (a conditional
+ * update), so running this twice never counts one twice; a copy that turns up later is `late`.
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { AgentEvents } from '../events.js';
 import type { Ledger, ProbeRow } from '../ledger/ledger.js';
+import { concludeMissing } from '../record/recorder.js';
 import { silentLogger, type Logger } from '../log.js';
 
 /**
@@ -33,6 +35,8 @@ const nodeTimers: IntervalTimers = {
 export interface ReconcilerOptions {
   ledger: Ledger;
   events: AgentEvents;
+  /** Per seed that is watched and caught up: the moment before which every copy was recorded. */
+  scannedFrom: () => Map<string, number>;
   clock?: Clock;
   log?: Logger;
   intervalMs?: number;
@@ -66,21 +70,24 @@ export class Reconciler {
   /** One pass; never rejects (a ledger failure is logged and retried at the next tick). */
   runOnce(): Promise<ProbeRow[]> {
     if (this.running) return this.running;
-    this.running = (async () => {
+    const pass = (async (): Promise<ProbeRow[]> => {
       try {
-        const rows = await this.opts.ledger.markMissing(this.clock.nowMs());
-        if (rows.length > 0) {
-          this.opts.events.missing(rows);
-          this.log.info({ count: rows.length }, 'probes missing (deadline passed unseen)');
+        const rows: ProbeRow[] = [];
+        for (const [seed, fromMs] of this.opts.scannedFrom()) {
+          rows.push(...(await concludeMissing(this.opts.ledger, this.opts.events, seed, fromMs, this.clock.nowMs())));
         }
+        if (rows.length > 0) this.log.info({ count: rows.length }, 'probes missing (deadline passed, seed scanned since, no copy)');
         return rows;
       } catch (err) {
         this.log.error({ err: (err as Error)?.message ?? String(err) }, 'reconciler pass failed');
         return [];
-      } finally {
-        this.running = null;
       }
     })();
+    // Cleared after the pass settles (a pass with nothing to do completes synchronously: clearing
+    // inside it would run before the assignment and leave a settled pass in place for good).
+    this.running = pass.finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 }

@@ -18,6 +18,8 @@ export interface WatchAll {
   /** Scan every folder of every seed now (e.g. `probe --wait` before the final table). */
   scanNow(): Promise<void>;
   watcher(seed: string): MailboxWatcher | undefined;
+  /** Per seed that is up: the moment before which every delivered copy has been recorded. */
+  scannedFrom(): Map<string, number>;
 }
 
 export function watchAll(opts: WatchAllOptions): WatchAll {
@@ -47,6 +49,14 @@ export function watchAll(opts: WatchAllOptions): WatchAll {
     },
     watcher(seed) {
       return watchers.get(seed);
+    },
+    scannedFrom() {
+      const out = new Map<string, number>();
+      for (const [seed, w] of watchers) {
+        const t = w.scannedFromMs();
+        if (t !== null) out.set(seed, t);
+      }
+      return out;
     },
   };
 }

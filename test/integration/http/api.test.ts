@@ -8,6 +8,8 @@ import { createApp, listen } from '../../../agent/http/server.js';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { silentLogger } from '../../../agent/log.js';
 import { Metrics } from '../../../agent/metrics/metrics.js';
+import { noopEvents } from '../../../agent/events.js';
+import { recordCopy } from '../../../agent/record/recorder.js';
 
 const TOKEN = 'api-token-5521-distinct';
 const clock = new ManualClock(Date.UTC(2026, 10, 23, 12, 0, 0));
@@ -26,7 +28,7 @@ beforeAll(async () => {
     const path = i % 2 ? 'transit' : 'peering';
     await ledger.insertProbe({ id, path, seed: 'gmail-1', provider: 'gmail', messageId: `<${id}@x>`, createdAtMs: clock.nowMs() - 60_000 + i, deadlineMs: 600_000 });
     metrics.events.sendFinished(await ledger.recordSendResult(id, { ok: true, acceptedAtMs: clock.nowMs() - 59_000, code: 250, text: 'ok' }));
-    const r = await ledger.recordObservation({
+    const r = await recordCopy(ledger, noopEvents, {
       probeId: id, seed: 'gmail-1', folder: i % 2 ? '[Gmail]/Spam' : 'INBOX', folderRole: i % 2 ? 'spam' : 'inbox', placement: i % 2 ? 'spam' : 'inbox',
       uidValidity: 1, uid: i + 1, arrivedAtMs: clock.nowMs() - 55_000, internalDateMs: clock.nowMs() - 55_000, observedAtMs: clock.nowMs() - 54_000,
       auth: { spf: 'pass' }, evidence: { subject: '<script>alert(1)</script>' },

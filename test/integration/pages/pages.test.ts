@@ -2,11 +2,14 @@
  * The status page and the weekly report in a real browser (Debian's chromium through
  * playwright-core): numbers shown against the ledger, hostile header text shown as text,
  * the CSP holds (no violation reported, styles applied), the page refreshes itself, the
- * bearer token is enforced. Saves the README screenshots.
+ * bearer token is enforced. Takes the README screenshots: into a temp dir (a test run changes
+ * no tracked file), or into SEEDWATCH_SCREENSHOTS_DIR when set — `npm run screenshots` sets it
+ * to docs/screenshots.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -28,7 +31,8 @@ import { noopEvents } from '../../../agent/events.js';
 import { concludeMissing } from '../../../agent/record/recorder.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SHOTS = resolve(ROOT, 'docs/screenshots');
+const SHOTS_TO_KEEP = process.env.SEEDWATCH_SCREENSHOTS_DIR;
+const SHOTS = SHOTS_TO_KEEP ? resolve(ROOT, SHOTS_TO_KEEP) : mkdtempSync(resolve(tmpdir(), 'seedwatch-screenshots-'));
 const TOKEN = 'pages-token-7731-distinct';
 const HOSTILE_SUBJECT = `<script>window.__xss=1</script>"><img src=x onerror="window.__xss=2;alert(1)"> Your digest`;
 const HOSTILE_DMARC = `"><img src=x onerror=alert(3)>`;
@@ -89,10 +93,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (!SHOTS_TO_KEEP) rmSync(SHOTS, { recursive: true, force: true });
   await browser?.close();
   await ledger.close();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
 });
+
+/** Width and height of a PNG file, from its IHDR chunk (fails on anything that is not a PNG). */
+function pngSize(file: string): { width: number; height: number } {
+  const png = readFileSync(file);
+  expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+  expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
 
 interface Watched {
   page: Page;
@@ -238,7 +251,11 @@ describe('status page in chromium', () => {
   });
 
   it('saves the screenshot', async () => {
-    await w.page.screenshot({ path: resolve(SHOTS, 'status-page.png'), fullPage: true });
+    const file = resolve(SHOTS, 'status-page.png');
+    await w.page.screenshot({ path: file, fullPage: true });
+    const size = pngSize(file);
+    expect(size.width).toBe(1600);
+    expect(size.height).toBe(await w.page.evaluate(() => document.documentElement.scrollHeight));
   });
 
   it('refreshes itself: a new probe appears without a reload, the hostile row stays inert', async () => {
@@ -297,7 +314,11 @@ describe('weekly report in chromium', () => {
   });
 
   it('saves the screenshot', async () => {
-    await w.page.screenshot({ path: resolve(SHOTS, 'weekly-report.png'), fullPage: true });
+    const file = resolve(SHOTS, 'weekly-report.png');
+    await w.page.screenshot({ path: file, fullPage: true });
+    const size = pngSize(file);
+    expect(size.width).toBe(1600);
+    expect(size.height).toBe(await w.page.evaluate(() => document.documentElement.scrollHeight));
   });
 
   it('serves Markdown and CSV with the same numbers', async () => {

@@ -5,6 +5,8 @@ import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { silentLogger } from '../../../agent/log.js';
 import { WeeklyMailer } from '../../../agent/report/weekly-mailer.js';
 import { startRelay, type SmtpRelay } from '../../helpers/smtp-relay.js';
+import { noopEvents } from '../../../agent/events.js';
+import { recordCopy } from '../../../agent/record/recorder.js';
 
 const END = Date.UTC(2026, 10, 23, 8, 0, 0);
 let relay: SmtpRelay;
@@ -38,7 +40,7 @@ describe('weekly report by e-mail', () => {
       const id = `01KTESTMA${String(i).padStart(17, '0')}`;
       await ledger.insertProbe({ id, path: 'peering', seed: 'gmail-1', provider: 'gmail', messageId: `<${id}@x>`, createdAtMs: END - 86_400_000 + i, deadlineMs: 60_000 });
       await ledger.recordSendResult(id, { ok: true, acceptedAtMs: END - 86_400_000 + i, code: 250, text: 'ok' });
-      await ledger.recordObservation({
+      await recordCopy(ledger, noopEvents, {
         probeId: id, seed: 'gmail-1', folder: i === 0 ? '[Gmail]/Spam' : 'INBOX', folderRole: i === 0 ? 'spam' : 'inbox', placement: i === 0 ? 'spam' : 'inbox',
         uidValidity: 1, uid: i + 1, arrivedAtMs: END - 86_400_000 + 2_000, internalDateMs: END - 86_400_000 + 2_000, observedAtMs: END - 86_400_000 + 2_500, auth: {}, evidence: {},
       });

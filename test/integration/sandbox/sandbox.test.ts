@@ -12,7 +12,6 @@ import { loadPresets } from '../../../agent/config/preset.js';
 import { createPrng } from '../../../sandbox/prng.js';
 import { startSandbox, type Sandbox } from '../../../sandbox/start-sandbox.js';
 import { listEntries } from '../../../agent/watch/mailbox-watcher.js';
-import { providerReceivedHostsFor } from '../../../agent/watch/observation.js';
 import { clean, imapSession, readFolder, seedOf, sendProbe } from './sandbox-helpers.js';
 
 const presets = loadPresets();
@@ -31,7 +30,7 @@ afterEach(async () => {
 /** The analysis the watcher makes of a copy (observation.ts passes the same trust options). */
 function analyze(provider: P, headers: Buffer) {
   const preset = presets.get(provider)!;
-  return analyzeMessage(headers, { trustedAuthservIds: preset.authservIds, providerReceivedHosts: providerReceivedHostsFor(provider) });
+  return analyzeMessage(headers, { trustedAuthservIds: preset.authservIds, providerReceivedHosts: preset.receivedHosts.length > 0 ? preset.receivedHosts : undefined });
 }
 
 describe('sandbox providers', () => {

@@ -116,7 +116,7 @@ describe('mailbox watcher against Dovecot', () => {
     await dc.deliver(OUTLOOK_USER.user, raw);
 
     const late = await acceptedProbe(ledger, seed, { atMs: Date.now() - 5_000, deadlineMs: 1_000 });
-    const missing = await new Reconciler({ ledger, events }).runOnce();
+    const missing = await new Reconciler({ ledger, events, scannedFrom: () => new Map([[seed.name, w.scannedFromMs()!]]) }).runOnce();
     expect(missing.map((r) => r.id)).toEqual([late]);
     await dc.deliver(OUTLOOK_USER.user, probeMessage(late, { to: OUTLOOK_USER.user, subject: '[junk] late' }));
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../agent/clock.js';
 import type { NewObservation } from '../../../agent/ledger/ledger.js';
+import { concludeMissing, recordCopy } from '../../../agent/record/recorder.js';
+import { noopEvents } from '../../../agent/events.js';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { Metrics } from '../../../agent/metrics/metrics.js';
 
@@ -59,12 +61,11 @@ describe('Metrics are derived from the ledger', () => {
     };
     let uid = 1;
     const see = async (id: string, seed: string, placement: NewObservation['placement'], delayMs: number, auth = { spf: 'pass', dkim: 'pass', dmarc: 'pass' }) => {
-      const r = await ledger.recordObservation({
+      const r = await recordCopy(ledger, live.events, {
         probeId: id, seed, folder: placement === 'spam' ? 'Junk' : 'INBOX', folderRole: placement === 'spam' ? 'spam' : 'inbox', placement,
         uidValidity: 1, uid: uid++, arrivedAtMs: clock.nowMs() + delayMs, internalDateMs: clock.nowMs() + delayMs,
         observedAtMs: clock.nowMs() + delayMs + 400, auth, evidence: {},
       });
-      if (r.kind !== 'already-recorded' && r.kind !== 'unknown-probe') live.events.observed(r as never);
       return r;
     };
     const a = await send('peering', 'gmail-1', true);
@@ -72,14 +73,21 @@ describe('Metrics are derived from the ledger', () => {
     const c = await send('transit', 'outlook-1', true);
     const d = await send('peering', 'outlook-1', true);
     await send('transit', 'outlook-1', 'rejected');
-    await send('peering', 'gmail-1', 'ambiguous');
+    const amb = await send('peering', 'gmail-1', 'ambiguous');
     await see(a, 'gmail-1', 'inbox', 3_000);
     await see(b, 'gmail-1', 'spam', 7_000, { spf: 'fail', dkim: 'pass', dmarc: 'fail' });
     await see(b, 'gmail-1', 'inbox', 9_000); // duplicate
     await see(c, 'outlook-1', 'promotions', 1_500);
+    // The ambiguous probe was delivered after all, twice: evidence, not metrics (live and after
+    // a restart alike).
+    await see(amb, 'gmail-1', 'inbox', 2_000);
+    await see(amb, 'gmail-1', 'inbox', 2_000);
     clock.advance(61_000);
-    live.events.missing(await ledger.markMissing(clock.nowMs())); // d goes missing
+    await concludeMissing(ledger, live.events, null, clock.nowMs() + 1, clock.nowMs()); // d goes missing
     await see(d, 'outlook-1', 'inbox', 0); // then arrives late
+    // A first copy that arrived after its deadline, before any reconciler ran: missing + late.
+    const e = await send('transit', 'gmail-1', true);
+    expect((await see(e, 'gmail-1', 'spam', 61_000)).kind).toBe('late');
     await ledger.recordMailboxError('gmail-1', 'login', clock.nowMs(), 'AUTHENTICATIONFAILED');
     live.events.mailboxError('gmail-1', 'login');
 
@@ -93,11 +101,16 @@ describe('Metrics are derived from the ledger', () => {
     expect(await sample(live, 'seedwatch_placements_total', { path: 'peering', seed: 'outlook-1', provider: 'outlook', placement: 'missing' })).toBe(1);
     expect(await sample(live, 'seedwatch_placements_total', { path: 'peering', seed: 'outlook-1', provider: 'outlook', placement: 'inbox' })).toBe(0);
     expect(await sample(live, 'seedwatch_duplicates_total', { path: 'transit', seed: 'gmail-1', provider: 'gmail' })).toBe(1);
+    expect(await sample(live, 'seedwatch_duplicates_total', { path: 'peering', seed: 'gmail-1', provider: 'gmail' })).toBe(0);
+    expect(await sample(live, 'seedwatch_placements_total', { path: 'peering', seed: 'gmail-1', provider: 'gmail', placement: 'inbox' })).toBe(1);
+    expect(await sample(live, 'seedwatch_placements_total', { path: 'transit', seed: 'gmail-1', provider: 'gmail', placement: 'missing' })).toBe(1);
+    expect(await sample(live, 'seedwatch_late_arrivals_total', { path: 'transit', seed: 'gmail-1', provider: 'gmail' })).toBe(1);
     expect(await sample(live, 'seedwatch_late_arrivals_total', { path: 'peering', seed: 'outlook-1', provider: 'outlook' })).toBe(1);
     expect(await sample(live, 'seedwatch_auth_results_total', { path: 'transit', seed: 'gmail-1', provider: 'gmail', method: 'dmarc', result: 'fail' })).toBe(1);
     expect(await sample(live, 'seedwatch_mailbox_errors_total', { seed: 'gmail-1', provider: 'gmail', kind: 'login' })).toBe(1);
     expect(await sample(live, 'seedwatch_delivery_latency_seconds_count', { path: 'transit', seed: 'gmail-1', provider: 'gmail' })).toBe(1);
-    expect(await sample(live, 'seedwatch_delivery_latency_seconds_sum', { path: 'transit', seed: 'gmail-1', provider: 'gmail' })).toBe(7);
+    // Arrival is a whole-second stamp, taken as mid-second: 7 s after t1 reads 7.5 s.
+    expect(await sample(live, 'seedwatch_delivery_latency_seconds_sum', { path: 'transit', seed: 'gmail-1', provider: 'gmail' })).toBe(7.5);
     expect(await sample(live, 'seedwatch_last_probe_timestamp_seconds', { path: 'peering', seed: 'gmail-1', provider: 'gmail' })).toBe(t0 / 1000);
 
     // A restart: a fresh Metrics bootstrapped from the ledger shows exactly the same numbers.
@@ -124,7 +137,7 @@ describe('Metrics are derived from the ledger', () => {
     const m = new Metrics(target, ledger, clock, { defaultMetrics: false });
     await ledger.insertProbe({ id: '01KTESTAUTH000000000000000', path: 'peering', seed: 'gmail-1', provider: 'gmail', messageId: '<a@x>', createdAtMs: clock.nowMs(), deadlineMs: 60_000 });
     await ledger.recordSendResult('01KTESTAUTH000000000000000', { ok: true, acceptedAtMs: clock.nowMs(), code: 250, text: 'ok' });
-    const r = await ledger.recordObservation({
+    const r = await recordCopy(ledger, noopEvents, {
       probeId: '01KTESTAUTH000000000000000', seed: 'gmail-1', folder: 'INBOX', folderRole: 'inbox', placement: 'inbox', uidValidity: 1, uid: 1,
       arrivedAtMs: clock.nowMs(), internalDateMs: clock.nowMs(), observedAtMs: clock.nowMs(), auth: { spf: 'PASS', dkim: 'x-evil<script>', dmarc: 'bestguesspass' }, evidence: {},
     });

@@ -15,6 +15,8 @@ import { renderStatusPage } from '../../../agent/pages/status-page.js';
 import { summarize } from '../../../agent/report/summarize.js';
 import { renderWeeklyHtml } from '../../../agent/report/weekly-html.js';
 import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
+import { noopEvents } from '../../../agent/events.js';
+import { recordCopy } from '../../../agent/record/recorder.js';
 
 const RUNS = 10_000;
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -66,6 +68,8 @@ function probeRow(h: Record<string, string>, status: ProbeRow['status']): ProbeR
 function observation(h: Record<string, string>, copy: number): ObservationRow {
   return {
     id: copy,
+    deliveryLatencyMs: copy === 1 ? 2_000 : null,
+    detectionDelayMs: 1_000,
     probeId: ID,
     seed: 'gmail-1',
     folder: h.folder,
@@ -133,7 +137,7 @@ describe('pages escape hostile text', () => {
           const ok = await mk(1);
           await ledger.insertProbe({ id: ok, path: 'transit', seed: 'gmail-1', provider: 'gmail', messageId: h.messageId, createdAtMs: at, deadlineMs: 1_800_000 });
           await ledger.recordSendResult(ok, { ok: true, acceptedAtMs: at + 1000, code: 250, text: h.smtpText, queueId: h.queueId });
-          await ledger.recordObservation({ probeId: ok, seed: 'gmail-1', folder: h.folder, folderRole: 'spam', placement: 'spam', uidValidity: 1, uid: 1, arrivedAtMs: at + 2000, internalDateMs: at + 2000, observedAtMs: at + 3000, auth: { spf: h.spf, dkim: h.dkim, dmarc: h.dmarc }, evidence: { subject: h.subject, microsoft: { scl: h.scl, bcl: h.bcl } } });
+          await recordCopy(ledger, noopEvents, { probeId: ok, seed: 'gmail-1', folder: h.folder, folderRole: 'spam', placement: 'spam', uidValidity: 1, uid: 1, arrivedAtMs: at + 2000, internalDateMs: at + 2000, observedAtMs: at + 3000, auth: { spf: h.spf, dkim: h.dkim, dmarc: h.dmarc }, evidence: { subject: h.subject, microsoft: { scl: h.scl, bcl: h.bcl } } });
           const bad = await mk(2);
           await ledger.insertProbe({ id: bad, path: 'peering', seed: 'gmail-1', provider: 'gmail', messageId: h.messageId, createdAtMs: at + 10, deadlineMs: 1_800_000 });
           await ledger.recordSendResult(bad, { ok: false, reason: 'rejected', atMs: at + 20, code: 550, text: h.smtpText, message: h.errorMessage });

@@ -197,7 +197,7 @@ describe('buildObservation', () => {
 });
 
 describe('Reconciler', () => {
-  it('marks probes missing at their deadline on its timer, once', async () => {
+  it('marks probes missing once their seed was scanned from after the deadline, on its timer, once', async () => {
     const ledger = SqliteLedger.open(':memory:');
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const t0 = clock.nowMs();
@@ -208,7 +208,10 @@ describe('Reconciler', () => {
     let tick: (() => void) | null = null;
     const timers = { setInterval: vi.fn((fn: () => void) => ((tick = fn), 1)), clearInterval: vi.fn() };
     const missing: string[][] = [];
-    const r = new Reconciler({ ledger, events: { ...noopEvents, missing: (rows) => missing.push(rows.map((x) => x.id)) }, clock, intervalMs: 5_000, timers });
+    // The seed's folders are scanned continuously: the latest complete scan began 500 ms ago.
+    let watched = true;
+    const scannedFrom = () => new Map(watched ? [['s', clock.nowMs() - 500]] : []);
+    const r = new Reconciler({ ledger, events: { ...noopEvents, missing: (rows) => missing.push(rows.map((x) => x.id)) }, scannedFrom, clock, intervalMs: 5_000, timers });
     r.start();
     expect(timers.setInterval).toHaveBeenCalledWith(expect.any(Function), 5_000);
     clock.advance(59_000);
@@ -217,7 +220,13 @@ describe('Reconciler', () => {
     clock.advance(2_000);
     tick!();
     await r.runOnce();
+    // The watcher goes down across the second deadline: nothing can be concluded...
+    watched = false;
     clock.advance(60_000);
+    await r.runOnce();
+    expect(missing).toEqual([['01KF0000000000000000000001']]);
+    // ...until it is back and has scanned again.
+    watched = true;
     await r.runOnce();
     await r.runOnce();
     expect(missing).toEqual([['01KF0000000000000000000001'], ['01KF0000000000000000000002']]);
@@ -225,7 +234,7 @@ describe('Reconciler', () => {
     expect(timers.clearInterval).toHaveBeenCalledWith(1);
   });
   it('never rejects when the ledger fails', async () => {
-    const r = new Reconciler({ ledger: { markMissing: () => Promise.reject(new Error('disk full')) } as never, events: noopEvents });
+    const r = new Reconciler({ ledger: { markMissing: () => Promise.reject(new Error('disk full')) } as never, events: noopEvents, scannedFrom: () => new Map([['s', 1]]) });
     await expect(r.runOnce()).resolves.toEqual([]);
   });
 });

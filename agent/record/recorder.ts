@@ -1,0 +1,71 @@
+/**
+ * The one way facts enter the ledger: ask the domain what a fact is, write it, and only then
+ * emit the event that metrics and live progress follow. Every writer (sender, watchers,
+ * reconciler) goes through these functions, so "metrics come from ledger events" holds by
+ * structure: an event is emitted only for what the ledger confirmed as new.
+ */
+import { decideCopy } from '../domain/copy-fate.js';
+import { isMissing } from '../domain/missing.js';
+import type { MailboxErrorKind } from '../domain/vocabulary.js';
+import type { AgentEvents } from '../events.js';
+import type { Ledger, NewObservation, ObservationResult, ProbeRow, SendResult } from '../ledger/ledger.js';
+
+/** Listeners must not throw; if one does, the ledger already holds the truth. */
+function emit(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* ignored: see above */
+  }
+}
+
+/** The SMTP attempt's result; emits sendFinished. Throws when the ledger refuses. */
+export async function recordSendResult(ledger: Ledger, events: AgentEvents, id: string, r: SendResult): Promise<ProbeRow> {
+  const row = await ledger.recordSendResult(id, r);
+  emit(() => events.sendFinished(row));
+  return row;
+}
+
+/**
+ * One copy of a probe: the domain decides first/duplicate/late by timestamps inside the
+ * ledger's transaction. A late first copy settles its probe as missing: `missing` is emitted
+ * before `observed`, as if the deadline had been concluded first.
+ */
+export async function recordCopy(ledger: Ledger, events: AgentEvents, o: NewObservation): Promise<ObservationResult> {
+  const r = await ledger.recordObservation(o, (probe) => decideCopy(probe, o, o.placement));
+  if (r.settledMissing && r.probe) {
+    const probe = r.probe;
+    emit(() => events.missing([probe]));
+  }
+  if (r.kind === 'first' || r.kind === 'duplicate' || r.kind === 'late') emit(() => events.observed(r));
+  return r;
+}
+
+/**
+ * Conclude missing the probes of `seed` (null: every seed) whose deadline is before
+ * `scannedFromMs`, the start of the oldest of the seed's latest complete folder scans.
+ */
+export async function concludeMissing(
+  ledger: Ledger,
+  events: AgentEvents,
+  seed: string | null,
+  scannedFromMs: number,
+  atMs: number,
+): Promise<ProbeRow[]> {
+  const rows = await ledger.markMissing(seed, scannedFromMs, (p) => isMissing(p, scannedFromMs), atMs);
+  if (rows.length > 0) emit(() => events.missing(rows));
+  return rows;
+}
+
+/** An IMAP failure of a seed. */
+export async function recordMailboxError(
+  ledger: Ledger,
+  events: AgentEvents,
+  seed: string,
+  kind: MailboxErrorKind,
+  atMs: number,
+  message: string,
+): Promise<void> {
+  await ledger.recordMailboxError(seed, kind, atMs, message);
+  emit(() => events.mailboxError(seed, kind));
+}
