@@ -16,7 +16,8 @@
  * (`by XXXX.mail.protection.outlook.com ... via Frontend Transport`), below several internal
  * `*.prod.outlook.com` hops. "Above the topmost Received" would therefore never match a real
  * Microsoft message. Our rule, enabled by `providerReceivedHosts` (globs of the `by` host of
- * the provider's own hops, see MICROSOFT_RECEIVED_HOSTS):
+ * the provider's own hops: the `receivedHosts` of the seed's provider preset, e.g. the outlook
+ * preset's, in seed-accounts/providers/; this module holds no provider's hosts):
  *   - the provider's hops are the unbroken run of Received headers from the top whose `by`
  *     host matches; the last of them is the ingress hop (everything above it was prepended by
  *     the provider, everything below by the sender or relays);
@@ -30,14 +31,6 @@
  * topmost one whose authserv-id is trusted. It never fills the main fields.
  */
 import type { ParsedHeaders } from './parse-headers.js';
-
-/** `by` hosts of Microsoft's own hops (EOP frontends, Exchange Online and Outlook.com mailbox servers). */
-export const MICROSOFT_RECEIVED_HOSTS: readonly string[] = [
-  '*.outlook.com',
-  '*.outlook.office365.com',
-  '*.hotmail.com',
-  '*.outbound.protection.outlook.com',
-];
 
 /** Bounds the copy of a header kept as evidence (stored as JSON in the ledger). */
 export const MAX_RAW_EVIDENCE_CHARS = 8 * 1024;

@@ -1,7 +1,7 @@
 /**
- * OAuth 2.0 Device Authorization Grant (RFC 8628), as Microsoft's identity platform serves it:
- * ask for a device code, tell the user where to enter it, poll the token endpoint until they
- * did. Used by `seedwatch auth --provider outlook` to obtain the first refresh token.
+ * OAuth 2.0 Device Authorization Grant (RFC 8628): ask for a device code, tell the user where to
+ * enter it, poll the token endpoint until they did. Used by `seedwatch auth` for presets with
+ * `oauth2.flow: device-code` (outlook) to obtain the first refresh token.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OAuth2Error } from './oauth2-error.js';

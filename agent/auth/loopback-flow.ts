@@ -1,7 +1,8 @@
 /**
  * Authorization code flow for installed apps with a loopback redirect (RFC 8252 §7.3) and PKCE
- * (RFC 7636), as Google serves it: listen on 127.0.0.1, send the user to the authorization URL,
- * receive the code on the redirect, exchange it. Used by `seedwatch auth --provider gmail`.
+ * (RFC 7636): listen on 127.0.0.1, send the user to the authorization URL, receive the code on
+ * the redirect, exchange it. Used by `seedwatch auth` for presets with `oauth2.flow: loopback`
+ * (gmail).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -19,6 +20,11 @@ export interface LoopbackFlowOptions {
   clientId: string;
   clientSecret?: SecretValue;
   scope: string;
+  /**
+   * Extra query parameters of the authorization request, from the preset (Google issues a
+   * refresh token only with access_type=offline, and again only with prompt=consent).
+   */
+  authorizeParams?: Record<string, string>;
   loginHint?: string;
   /** Loopback port of the redirect; 0 = any free one (Google accepts any port on 127.0.0.1). */
   port?: number;
@@ -83,9 +89,10 @@ export async function loopbackFlow(o: LoopbackFlowOptions): Promise<TokenRespons
     url.searchParams.set('code_challenge', challenge);
     url.searchParams.set('code_challenge_method', 'S256');
     url.searchParams.set('state', state);
-    // Google issues a refresh token only for offline access, and again only with consent.
-    url.searchParams.set('access_type', 'offline');
-    url.searchParams.set('prompt', 'consent');
+    for (const [k, v] of Object.entries(o.authorizeParams ?? {})) {
+      // The protocol's own parameters above are not the preset's to change.
+      if (!url.searchParams.has(k)) url.searchParams.set(k, v);
+    }
     if (o.loginHint) url.searchParams.set('login_hint', o.loginHint);
     o.prompt(`Open this URL in a browser on this machine and sign in as the seed mailbox:\n\n  ${url.toString()}\n`, url.toString());
     const code = await codeP;

@@ -22,10 +22,13 @@ export interface OAuth2Credentials {
   refreshToken: SecretRef;
 }
 
-/** Microsoft's tenant when neither the seed nor the preset names one. */
+/**
+ * `{tenant}` when neither the seed nor the preset names one: the multi-tenant value of the
+ * identity platforms that use the placeholder (a preset sets defaultTenant to choose another).
+ */
 export const FALLBACK_TENANT = 'common';
 
-/** Fill `{tenant}` of a token URL. */
+/** Fill `{tenant}` of an endpoint URL (token, device code, authorization). */
 export function expandTokenUrl(url: string, tenant: string | undefined, defaultTenant: string | undefined): string {
   return url.replace(/\{tenant\}/g, encodeURIComponent(tenant ?? defaultTenant ?? FALLBACK_TENANT));
 }
@@ -53,35 +56,30 @@ export function seedOAuth2Credentials(seed: SeedConfig): OAuth2Credentials {
   };
 }
 
-/** Token endpoints and SMTP scopes of the relays we can recognise by host name. */
-const SMTP_PROVIDERS: { host: RegExp; tokenUrl: string; scope: string }[] = [
-  { host: /(^|\.)(gmail|googlemail|google)\.com$/i, tokenUrl: 'https://oauth2.googleapis.com/token', scope: 'https://mail.google.com/' },
-  {
-    host: /(^|\.)(office365\.com|outlook\.com|hotmail\.com|live\.com)$/i,
-    tokenUrl: `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`,
-    scope: 'https://outlook.office.com/SMTP.Send offline_access',
-  },
-];
-
+/**
+ * A relay path's credentials: its own tokenUrl, else the token endpoint and relay scope of the
+ * preset that claims the relay's host (oauth2.relay.hosts, resolved when the config loads).
+ */
 export function pathOAuth2Credentials(path: PathConfig, index: number): OAuth2Credentials {
   const auth = path.smtp?.auth;
   const o = auth?.oauth2;
   if (!path.smtp || !auth || !o) throw new Error(`path ${path.name}: no smtp.auth.oauth2`);
   const fieldPath = `paths[${index}].smtp.auth.oauth2`;
-  const known = SMTP_PROVIDERS.find((p) => p.host.test(path.smtp!.host));
-  const raw = o.tokenUrl ?? known?.tokenUrl;
+  const preset = path.relayPreset?.oauth2;
+  const raw = o.tokenUrl ?? preset?.tokenUrl;
   if (!raw) {
     throw new OAuth2Error(
       'OAUTH2_MISCONFIGURED',
-      `path ${path.name}: ${fieldPath}.tokenUrl: required (the token endpoint of relay ${path.smtp.host} is not known)`,
+      `path ${path.name}: ${fieldPath}.tokenUrl: required (the token endpoint of relay ${path.smtp.host} is not known: no provider preset lists it in oauth2.relay.hosts)`,
     );
   }
   return {
     label: `path ${path.name}`,
     fieldPath,
     user: auth.user,
-    tokenUrl: expandTokenUrl(raw, o.tenant, 'consumers'),
-    ...(known && !o.tokenUrl ? { scope: known.scope } : {}),
+    tokenUrl: expandTokenUrl(raw, o.tenant, preset?.defaultTenant),
+    // The preset's relay scope belongs to the preset's endpoint, not to one the path names.
+    ...(preset?.relay && !o.tokenUrl ? { scope: preset.relay.scope } : {}),
     clientId: o.clientId,
     ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
     refreshToken: o.refreshToken,

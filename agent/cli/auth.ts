@@ -1,8 +1,9 @@
 /**
- * `seedwatch auth --provider gmail|outlook --client-id …`: obtain the first refresh token of a
- * seed mailbox (Microsoft: device code flow; Google: installed-app loopback flow with PKCE),
- * write it to a file of mode 0600 and print the config lines that point at it. The token itself
- * is never printed.
+ * `seedwatch auth --provider P --client-id …`: obtain the first refresh token of a seed mailbox
+ * with the sign-in flow the preset P declares (`oauth2.flow`: device-code as for outlook, or
+ * loopback with PKCE as for gmail; endpoints, scope and tenant from the preset too), write it to
+ * a file of mode 0600 and print the config lines that point at it. The token itself is never
+ * printed. Any preset with an `oauth2.flow` works; nothing here knows a provider.
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync, chmodSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,18 +12,10 @@ import { loopbackFlow } from '../auth/loopback-flow.js';
 import { expandTokenUrl } from '../auth/oauth2-credentials.js';
 import { OAuth2Error } from '../auth/oauth2-error.js';
 import type { FetchLike } from '../auth/token-endpoint.js';
-import { loadPresets, type ProviderPreset } from '../config/preset.js';
+import { loadPresets, type OAuth2Preset, type ProviderPreset } from '../config/preset.js';
 import { SecretValue } from '../config/secret.js';
+import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
 
-/** Exit codes as in cli.ts (not imported: cli.ts imports the commands lazily). */
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_ERROR = 2;
-
-/** Google's authorization endpoint (the token endpoint comes from the gmail preset). */
-export const GOOGLE_AUTHORIZE_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
-/** Microsoft's device authorization endpoint; {tenant} as in the outlook preset's token URL. */
-export const MICROSOFT_DEVICE_CODE_URL = 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode';
 
 export interface AuthCommandOptions {
   provider: string;
@@ -31,17 +24,17 @@ export interface AuthCommandOptions {
   clientSecretEnv?: string;
   /** Read the client secret from this file. */
   clientSecretFile?: string;
-  /** Microsoft tenant: consumers (Outlook.com, the default), organizations, or a tenant id. */
+  /** Fills `{tenant}` of the preset's URLs (outlook: consumers, the default; organizations; a tenant id). */
   tenant?: string;
   /** Override the preset's scope. */
   scope?: string;
-  /** The seed's address (Google: pre-selects the account; also used in the printed snippet). */
+  /** The seed's address (loopback flow: pre-selects the account; also used in the printed snippet). */
   loginHint?: string;
   /** Where to write the refresh token (mode 0600). Default ./<provider>-refresh-token. */
   out?: string;
   /** Overwrite --out if it exists. */
   force?: boolean;
-  /** Google: loopback port of the redirect (default: any free port). */
+  /** Loopback flow: port of the redirect (default: any free port). */
   port?: number;
   /** Endpoint overrides (a test's stand-in, a sovereign cloud). */
   authorizeUrl?: string;
@@ -89,25 +82,38 @@ function writeTokenFile(path: string, token: SecretValue, force: boolean): void 
   }
 }
 
+function usesTenant(o: OAuth2Preset): boolean {
+  return [o.tokenUrl, o.deviceCodeUrl, o.authorizeUrl].some((u) => u?.includes('{tenant}'));
+}
+
 export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
   const say = (s: string) => stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   try {
-    if (opts.provider !== 'gmail' && opts.provider !== 'outlook') {
-      stderr.write(`seedwatch auth: --provider must be gmail or outlook (got "${opts.provider}")\n`);
+    const presets = io.presets ?? loadPresets();
+    const withFlow = [...presets.values()].filter((p) => p.oauth2?.flow).map((p) => p.name);
+    const preset = presets.get(opts.provider);
+    if (!preset) {
+      stderr.write(`seedwatch auth: --provider: unknown provider ${JSON.stringify(opts.provider)} (presets with an OAuth2 sign-in: ${withFlow.join(', ') || 'none'})\n`);
+      return EXIT_ERROR;
+    }
+    const o = preset.oauth2;
+    if (!o?.flow) {
+      stderr.write(
+        `seedwatch auth: --provider: preset "${preset.name}" declares no OAuth2 sign-in flow (oauth2.flow in its preset file); presets with one: ${withFlow.join(', ') || 'none'}\n`,
+      );
       return EXIT_ERROR;
     }
     if (!opts.clientId) {
       stderr.write('seedwatch auth: --client-id is required (the OAuth client registered for seedwatch)\n');
       return EXIT_ERROR;
     }
-    const preset = (io.presets ?? loadPresets()).get(opts.provider);
-    if (!preset?.oauth2) throw new Error(`provider preset ${opts.provider} has no oauth2 section`);
-    const scope = opts.scope ?? preset.oauth2.scope;
-    const tenant = opts.tenant ?? preset.oauth2.defaultTenant;
-    const tokenUrl = opts.tokenUrl ?? expandTokenUrl(preset.oauth2.tokenUrl, tenant, preset.oauth2.defaultTenant);
+    const scope = opts.scope ?? o.scope;
+    const tenant = opts.tenant ?? o.defaultTenant;
+    const endpoint = (url: string) => expandTokenUrl(url, tenant, o.defaultTenant);
+    const tokenUrl = opts.tokenUrl ?? endpoint(o.tokenUrl);
     const clientSecret = readClientSecret(opts, env);
     const out = resolve(opts.out ?? `${opts.provider}-refresh-token`);
     if (existsSync(out) && !opts.force) {
@@ -115,10 +121,11 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
       return EXIT_ERROR;
     }
 
+    // The preset schema requires deviceCodeUrl for device-code and authorizeUrl for loopback.
     const result =
-      opts.provider === 'outlook'
+      o.flow === 'device-code'
         ? await deviceCodeFlow({
-            deviceCodeUrl: opts.deviceCodeUrl ?? expandTokenUrl(MICROSOFT_DEVICE_CODE_URL, tenant, preset.oauth2.defaultTenant),
+            deviceCodeUrl: opts.deviceCodeUrl ?? endpoint(o.deviceCodeUrl!),
             tokenUrl,
             clientId: opts.clientId,
             scope,
@@ -127,11 +134,12 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
             signal: io.signal,
           })
         : await loopbackFlow({
-            authorizeUrl: opts.authorizeUrl ?? GOOGLE_AUTHORIZE_URL,
+            authorizeUrl: opts.authorizeUrl ?? endpoint(o.authorizeUrl!),
             tokenUrl,
             clientId: opts.clientId,
             clientSecret,
             scope,
+            authorizeParams: o.authorizeParams,
             loginHint: opts.loginHint,
             port: opts.port,
             prompt: (text) => say(`\n${text}\nWaiting for the browser…`),
@@ -140,7 +148,7 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
           });
     if (!result.refreshToken) {
       stderr.write(
-        `seedwatch auth: the provider issued no refresh token (${opts.provider === 'outlook' ? 'is offline_access in the scope?' : 'was consent given for offline access?'})\n`,
+        `seedwatch auth: the provider issued no refresh token (do the scope and oauth2.authorizeParams of preset "${preset.name}" ask for offline access?)\n`,
       );
       return EXIT_FAILED;
     }
@@ -154,7 +162,8 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
       `    user: ${opts.loginHint ?? '<the seed address>'}`,
       '    oauth2:',
       `      clientId: ${opts.clientId}`,
-      ...(opts.provider === 'outlook' && opts.tenant && opts.tenant !== preset.oauth2.defaultTenant ? [`      tenant: ${opts.tenant}`] : []),
+      // Only where it changes something: the preset's URLs have a {tenant} and it is not the default.
+      ...(opts.tenant && opts.tenant !== o.defaultTenant && usesTenant(o) ? [`      tenant: ${opts.tenant}`] : []),
       ...(clientSecret
         ? [`      clientSecret: ${opts.clientSecretEnv ? `{ env: ${opts.clientSecretEnv} }` : `{ file: ${resolve(opts.clientSecretFile!)} }`}`]
         : []),

@@ -1,7 +1,8 @@
-import { checkSecrets, type Config } from '../config/load-config.js';
+import { checkSecrets, reviewConfigFile, type Config, type ConfigReview, type LoadOptions } from '../config/load-config.js';
 import { formatDuration } from '../config/duration.js';
-import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../cli.js';
-import { formatTable, loadConfigOrReport } from './common.js';
+import { PresetError } from '../config/preset.js';
+import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
+import { formatTable } from './common.js';
 
 export interface CheckPlan {
   file: string;
@@ -24,7 +25,7 @@ export interface CheckPlan {
   secrets: { path: string; source: string; error?: string }[];
 }
 
-export function buildPlan(cfg: Config, env: NodeJS.ProcessEnv = process.env): CheckPlan {
+export function buildPlan(cfg: Config, env: NodeJS.ProcessEnv = process.env, secrets: CheckPlan['secrets'] = checkSecrets(cfg, env)): CheckPlan {
   return {
     file: cfg.file,
     listen: cfg.listen,
@@ -59,7 +60,7 @@ export function buildPlan(cfg: Config, env: NodeJS.ProcessEnv = process.env): Ch
       gmailTabs: s.preset.capabilities.gmailTabs,
       connectionBudget: s.preset.connectionBudget,
     })),
-    secrets: checkSecrets(cfg, env),
+    secrets,
   };
 }
 
@@ -94,23 +95,56 @@ export function printPlan(plan: CheckPlan, out: NodeJS.WritableStream = process.
   }
 }
 
-export async function checkCommand(opts: { config: string; connect?: boolean; json?: boolean }): Promise<number> {
-  const cfg = loadConfigOrReport(opts.config);
-  if (!cfg) return EXIT_ERROR;
-  const plan = buildPlan(cfg);
+export interface CheckIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  env?: NodeJS.ProcessEnv;
+  presets?: LoadOptions['presets'];
+}
+
+/**
+ * The config review of `check`: every schema, provider and secret problem in one pass. An
+ * invalid config prints them all (one per line, naming file and field) and returns null.
+ */
+function reviewOrReport(file: string, io: Required<Pick<CheckIo, 'stderr' | 'env'>> & CheckIo): ConfigReview & { config: Config } | null {
+  let review: ConfigReview;
+  try {
+    review = reviewConfigFile(file, { env: io.env, ...(io.presets ? { presets: io.presets } : {}) });
+  } catch (err) {
+    if (!(err instanceof PresetError)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return null;
+  }
+  if (!review.config) {
+    const secretProblems = review.secrets.flatMap((s) => (s.error ? [s.error] : []));
+    io.stderr.write([...review.problems, ...secretProblems].join('\n') + '\n');
+    return null;
+  }
+  for (const w of review.config.warnings) io.stderr.write(`warning: ${w}\n`);
+  return review as ConfigReview & { config: Config };
+}
+
+export async function checkCommand(opts: { config: string; connect?: boolean; json?: boolean }, io: CheckIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  const review = reviewOrReport(opts.config, { ...io, stderr, env });
+  if (!review) return EXIT_ERROR;
+  const cfg = review.config;
+  const plan = buildPlan(cfg, env, review.secrets);
   let failed = plan.secrets.some((s) => s.error);
   if (opts.json) {
     // One JSON document: the plan, and what connecting found.
     let connect: unknown;
     if (opts.connect !== false) {
       const { connectivityReport } = await import('./check-connect.js');
-      const r = await connectivityReport(cfg);
+      const r = await connectivityReport(cfg, env);
       failed = failed || !(r.seeds.every((s) => s.ok) && r.paths.every((p) => p.ok));
       connect = r;
     }
-    process.stdout.write(JSON.stringify(connect === undefined ? plan : { ...plan, connect }, null, 2) + '\n');
+    stdout.write(JSON.stringify(connect === undefined ? plan : { ...plan, connect }, null, 2) + '\n');
   } else {
-    printPlan(plan);
+    printPlan(plan, stdout);
     if (opts.connect !== false) {
       const { connectivityCheck } = await import('./check-connect.js');
       failed = !(await connectivityCheck(cfg, { json: false })) || failed;

@@ -106,7 +106,7 @@ const DirectMx = z.strictObject({
   tls: Tls.default({ rejectUnauthorized: false }),
 });
 
-const PathSchema = z
+export const PathSchema = z
   .strictObject({
     name: Name,
     smtp: SmtpRelay.optional(),
@@ -126,7 +126,7 @@ const PathSchema = z
     }
   });
 
-const SeedSchema = z.strictObject({
+export const SeedSchema = z.strictObject({
   name: Name,
   address: Email,
   provider: z.string(),

@@ -135,8 +135,12 @@ describe('seedwatch auth', () => {
 
   it('refuses bad input before any request, and never overwrites a token file unasked', async () => {
     const err = capture();
+    // yahoo accepts OAuth2 logins but its preset declares no sign-in flow: the message names it.
     expect(await authCommand({ provider: 'yahoo', clientId: 'c' }, { stderr: err.stream, stdout: capture().stream })).toBe(2);
-    expect(err.text()).toMatch(/--provider must be gmail or outlook/);
+    expect(err.text()).toBe('seedwatch auth: --provider: preset "yahoo" declares no OAuth2 sign-in flow (oauth2.flow in its preset file); presets with one: gmail, outlook\n');
+    const unknown = capture();
+    expect(await authCommand({ provider: 'hotmail', clientId: 'c' }, { stderr: unknown.stream, stdout: capture().stream })).toBe(2);
+    expect(unknown.text()).toBe('seedwatch auth: --provider: unknown provider "hotmail" (presets with an OAuth2 sign-in: gmail, outlook)\n');
     const existing = join(dir, 'exists');
     writeFileSync(existing, 'old');
     const err2 = capture();

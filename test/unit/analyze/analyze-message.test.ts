@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeMessage, type AnalyzeOptions } from '../../../agent/analyze/analyze-message.js';
 import { MAX_HEADER_BYTES } from '../../../agent/analyze/parse-headers.js';
-import { MICROSOFT_RECEIVED_HOSTS } from '../../../agent/analyze/authentication-results.js';
-import { fixture, fixtureBody } from './fixtures.js';
+import { fixture, fixtureBody, OUTLOOK_RECEIVED_HOSTS } from './fixtures.js';
 
 const GMAIL: AnalyzeOptions = { trustedAuthservIds: ['mx.google.com'] };
 const YAHOO: AnalyzeOptions = { trustedAuthservIds: ['*.yahoo.com'] };
-const OUTLOOK: AnalyzeOptions = { trustedAuthservIds: ['mx.microsoft.com'], providerReceivedHosts: MICROSOFT_RECEIVED_HOSTS };
+const OUTLOOK: AnalyzeOptions = { trustedAuthservIds: ['mx.microsoft.com'], providerReceivedHosts: OUTLOOK_RECEIVED_HOSTS };
 const ORANGE: AnalyzeOptions = { trustedAuthservIds: ['*.me-wanadoo.net'] };
 
 const at = (iso: string) => Date.parse(iso);

@@ -1,20 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MICROSOFT_RECEIVED_HOSTS,
   authenticationResults,
   parseAuthResValue,
   type AuthVerdict,
   type AuthVerdictParsed,
 } from '../../../agent/analyze/authentication-results.js';
 import { parseHeaders } from '../../../agent/analyze/parse-headers.js';
-import { fixture } from './fixtures.js';
+import { fixture, OUTLOOK_RECEIVED_HOSTS } from './fixtures.js';
 
 function parsed(v: AuthVerdict): AuthVerdictParsed {
   if (!v.found || v.unparsed) throw new Error(`expected a parsed verdict, got ${JSON.stringify(v)}`);
   return v;
 }
 
-const ms = { providerReceivedHosts: MICROSOFT_RECEIVED_HOSTS };
+const ms = { providerReceivedHosts: OUTLOOK_RECEIVED_HOSTS };
 
 describe('parseAuthResValue', () => {
   it('parses a Gmail header with comments, quoted strings and properties', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { loadPresets } from '../../../agent/config/preset.js';
 
 const dir = new URL('../../fixtures/eml/', import.meta.url);
 
@@ -12,3 +13,9 @@ export function fixtureBody(name: string): string {
   const m = /\r?\n\r?\n/.exec(text);
   return m ? text.slice(m.index + m[0].length) : '';
 }
+
+/**
+ * Microsoft's own Received `by` hosts, from the outlook preset (seed-accounts/providers/outlook.yaml):
+ * the one list the agent uses, so the tests exercise what ships.
+ */
+export const OUTLOOK_RECEIVED_HOSTS: readonly string[] = loadPresets().get('outlook')!.receivedHosts;

@@ -11,6 +11,7 @@ import { refreshGrant, safeUrl, scrubDescription } from '../../../agent/auth/tok
 import { ManualClock } from '../../../agent/clock.js';
 import type { PathConfig, SecretResolver, SeedConfig } from '../../../agent/config/load-config.js';
 import { loadPresets } from '../../../agent/config/preset.js';
+import { relayPresetFor } from '../../../agent/config/relay-preset.js';
 import { SecretValue } from '../../../agent/config/secret.js';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { imapAuth, imapLoginRefused } from '../../../agent/watch/imap-auth.js';
@@ -66,16 +67,26 @@ describe('credentials (pure)', () => {
     const s = gmailSeed({}, 'generic');
     expect(() => seedOAuth2Credentials(s)).toThrow(/seed gmail-1: seeds\[0\]\.imap\.oauth2\.tokenUrl: required/);
   });
-  it('recognises Google and Microsoft relays for SMTP paths, else asks for tokenUrl', () => {
-    const path = (host: string, tokenUrl?: string): PathConfig =>
-      ({
+  it('recognises the relays the presets list (oauth2.relay.hosts) for SMTP paths, else asks for tokenUrl', () => {
+    // As the config loader resolves it: the preset whose relay hosts match smtp.host.
+    const path = (host: string, tokenUrl?: string): PathConfig => {
+      const relayPreset = relayPresetFor(host, presets);
+      return {
         name: 'relay',
         smtp: { host, port: 587, secure: false, requireTLS: true, tls: { rejectUnauthorized: true }, maxConnections: 1, auth: { user: 'a@b.test', oauth2: { clientId: 'c', refreshToken: { literal: 'r' }, ...(tokenUrl ? { tokenUrl } : {}) } } },
         headers: {},
         timeout: 60_000,
-      }) as PathConfig;
+        ...(relayPreset ? { relayPreset } : {}),
+      } as PathConfig;
+    };
     expect(pathOAuth2Credentials(path('smtp.gmail.com'), 0)).toMatchObject({ tokenUrl: 'https://oauth2.googleapis.com/token', scope: 'https://mail.google.com/' });
-    expect(pathOAuth2Credentials(path('smtp.office365.com'), 0).scope).toMatch(/SMTP\.Send/);
+    expect(pathOAuth2Credentials(path('smtp.office365.com'), 0)).toMatchObject({
+      tokenUrl: 'https://login.microsoftonline.com/consumers/oauth2/v2.0/token',
+      scope: 'https://outlook.office.com/SMTP.Send offline_access',
+    });
+    expect(pathOAuth2Credentials(path('SMTP-MAIL.OUTLOOK.COM'), 0).tokenUrl).toMatch(/^https:\/\/login\.microsoftonline\.com\//);
+    // A look-alike host is not the provider's relay.
+    expect(relayPresetFor('smtp.gmail.com.evil.test', presets)).toBeUndefined();
     expect(() => pathOAuth2Credentials(path('relay.example.net'), 2)).toThrow(/paths\[2\]\.smtp\.auth\.oauth2\.tokenUrl: required/);
     expect(pathOAuth2Credentials(path('relay.example.net', 'http://127.0.0.1:9/t'), 2).scope).toBeUndefined();
   });

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkSecrets, ConfigError, loadConfig, parseConfig } from '../../../agent/config/load-config.js';
+import { checkSecrets, ConfigError, loadConfig, parseConfig, reviewConfig } from '../../../agent/config/load-config.js';
 import { parseDuration } from '../../../agent/config/duration.js';
 import { SecretValue, resolveSecret } from '../../../agent/config/secret.js';
 import { inspect } from 'node:util';
@@ -10,24 +10,17 @@ import { inspect } from 'node:util';
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/config');
 const env = { SW_TEST_PW: 'pw-from-env' };
 
-/** Load a fixture the way the CLI does, and return every problem line (config + secrets). */
+/** Review a fixture the way `seedwatch check` does, and return every problem line (config + secrets), in one pass. */
 function problemsOf(file: string): string[] {
   const text = readFileSync(join(FIXTURES, file), 'utf8');
-  try {
-    const cfg = parseConfig(text, file, { baseDir: FIXTURES });
-    return checkSecrets(cfg, env)
-      .filter((s) => s.error)
-      .map((s) => s.error!);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
+  const review = reviewConfig(text, file, { baseDir: FIXTURES, env });
+  return [...review.problems, ...review.secrets.flatMap((s) => (s.error ? [s.error] : []))];
 }
 
 describe('invalid configurations: one fixture per error class, exact message', () => {
   const cases = readdirSync(FIXTURES).filter((f) => f.endsWith('.expected'));
   it('has a fixture for every error class the issue names', () => {
-    for (const c of ['unknown-key', 'wrong-type', 'bad-duration', 'bad-cron', 'duplicate-path', 'duplicate-seed', 'unknown-provider', 'missing-secret']) {
+    for (const c of ['unknown-key', 'wrong-type', 'bad-duration', 'bad-cron', 'duplicate-path', 'duplicate-seed', 'unknown-provider', 'missing-secret', 'combined']) {
       expect(cases).toContain(`${c}.expected`);
     }
   });

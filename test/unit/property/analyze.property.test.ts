@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyzeMessage } from '../../../agent/analyze/analyze-message.js';
-import { MICROSOFT_RECEIVED_HOSTS } from '../../../agent/analyze/authentication-results.js';
+import { OUTLOOK_RECEIVED_HOSTS } from '../analyze/fixtures.js';
 import { extractProbeId, probeIdFromMessageId } from '../../../agent/analyze/extract-probe-id.js';
 import { resolveFolderRoles } from '../../../agent/analyze/folder-roles.js';
 import { parseHeaders } from '../../../agent/analyze/parse-headers.js';
@@ -32,7 +32,7 @@ const bytesish = fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b));
 const anyRaw = fc.oneof(headerish, bytesish, headerish.map((s) => Buffer.from(s, 'latin1')), headerish.map((s) => Buffer.from(s, 'utf8')));
 const anyOpts = fc.record({
   trustedAuthservIds: fc.oneof(fc.constant(['mx.google.com']), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.constant(['*'])).map((a) => [...a]),
-  providerReceivedHosts: fc.option(fc.constant(MICROSOFT_RECEIVED_HOSTS), { nil: undefined }),
+  providerReceivedHosts: fc.option(fc.constant(OUTLOOK_RECEIVED_HOSTS), { nil: undefined }),
   bodyText: fc.option(fc.oneof(headerish, fc.string()), { nil: undefined }),
 });
 

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { parse as parseYaml, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../agent/config/load-config.js';
+import { ConfigError, parseConfig, reviewConfig } from '../../../agent/config/load-config.js';
 import { loadPresets } from '../../../agent/config/preset.js';
 
 const RUNS = 10_000;
@@ -187,6 +187,39 @@ describe('parseConfig on hostile input', () => {
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('one pass: a schema problem anywhere never hides a seed\'s unknown provider', () => {
+    type Valid = Record<string, unknown>;
+    // Schema problems in other parts, in another seed, or in the same seed.
+    const breaks: [string, (c: Valid, j: number) => string | null][] = [
+      ['schedule', (c) => ((c.schedule = 'never'), 'schedule: ')],
+      ['path port', (c) => (((c.paths as { smtp: { port: unknown } }[])[0].smtp.port = 0), 'paths[0].smtp.port: ')],
+      ['unknown top-level key', (c) => ((c.colour = 'red'), 'colour: unknown key')],
+      ['another seed', (c, j) => {
+        const seeds = c.seeds as { imap: { port?: unknown } }[];
+        if (seeds.length < 2) return null;
+        const other = (j + 1) % seeds.length;
+        seeds[other].imap.port = 'x';
+        return `seeds[${other}].imap.port: `;
+      }],
+      ['the same seed', (c, j) => (((c.seeds as { imap: { port?: unknown } }[])[j].imap.port = 70000), `seeds[${j}].imap.port: `)],
+    ];
+    fc.assert(
+      fc.property(validConfigGen, fc.nat(), fc.integer({ min: 0, max: breaks.length - 1 }), (valid, k, b) => {
+        const c = structuredClone(valid) as Valid;
+        const seeds = c.seeds as { provider: string }[];
+        const j = k % seeds.length;
+        seeds[j].provider = 'nosuchprovider';
+        const where = breaks[b][1](c, j);
+        fc.pre(where !== null);
+        const { config, problems } = reviewConfig(stringify(c), FILE, { presets, baseDir: '/tmp', env: { PW: 'x' } });
+        expect(config).toBeNull();
+        expect(problems).toContain(`${FILE}: seeds[${j}].provider: unknown provider "nosuchprovider" (known: ${[...presets.keys()].join(', ')})`);
+        expect(problems.some((p) => p.startsWith(`${FILE}: ${where}`)), problems.join('\n')).toBe(true);
+      }),
+      { numRuns: 1_000 },
     );
   });
 
