@@ -196,6 +196,12 @@ export interface Ledger {
    */
   recordObservation(o: NewObservation, decide: CopyDecider): Promise<ObservationResult>;
   /**
+   * A probe accepted after copies of it were recorded (a fast relay delivers before its 250
+   * reaches us): its first copy is judged again now that t1 and the deadline are known (its
+   * delivery latency, or late), in one transaction; returns the probe's copies, in order.
+   */
+  settleEarlyCopies(id: string, decide: (probe: ProbeStateForCopy, copy: ObservationRow) => CopyDecision): Promise<ObservationRow[]>;
+  /**
    * Mark missing the unresolved accepted probes (of `seed`, or of every seed when null) whose
    * deadline is before `deadlineBeforeMs` and that `decide` says are missing; returns them.
    */

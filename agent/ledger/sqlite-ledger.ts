@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { AUTH_METHODS } from '../domain/vocabulary.js';
+import type { CopyDecision, ProbeStateForCopy } from '../domain/copy-fate.js';
 import type {
   CopyDecider,
   FolderState,
@@ -296,6 +297,22 @@ export class SqliteLedger implements Ledger {
         auth: o.auth,
         placement: o.placement,
       };
+    });
+  }
+
+  async settleEarlyCopies(id: string, decide: (probe: ProbeStateForCopy, copy: ObservationRow) => CopyDecision): Promise<ObservationRow[]> {
+    return this.write('settle early copies', () => {
+      const probeRow = this.db.prepare(`SELECT * FROM probes WHERE id = ?`).get(id) as Row | undefined;
+      const copies = (this.db.prepare(`SELECT * FROM observations WHERE probe_id = ? ORDER BY copy_number`).all(id) as Row[]).map(observationFromRow);
+      if (!probeRow || copies.length === 0) return copies;
+      const probe = probeFromRow(probeRow);
+      const first = copies[0];
+      if (probe.status !== 'accepted' || first.kind !== 'first') return copies;
+      // Judged as the probe's first copy, with the probe as it is now.
+      const d = decide({ ...probe, copies: 0, outcome: null }, first);
+      this.db.prepare(`UPDATE observations SET kind = ?, delivery_latency_ms = ? WHERE id = ?`).run(d.kind, d.deliveryLatencyMs, first.id);
+      if (d.settles !== null) this.db.prepare(`UPDATE probes SET outcome = ? WHERE id = ?`).run(d.settles, id);
+      return (this.db.prepare(`SELECT * FROM observations WHERE probe_id = ? ORDER BY copy_number`).all(id) as Row[]).map(observationFromRow);
     });
   }
 

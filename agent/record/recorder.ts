@@ -19,11 +19,33 @@ function emit(fn: () => void): void {
   }
 }
 
-/** The SMTP attempt's result; emits sendFinished. Throws when the ledger refuses. */
+/**
+ * The SMTP attempt's result; emits sendFinished. Copies recorded while the probe was still
+ * being sent (the relay delivered before its 250 reached us) count from the accept on: the
+ * first is judged again with t1 known, then every copy is emitted, as if seen just now.
+ * Throws when the ledger refuses.
+ */
 export async function recordSendResult(ledger: Ledger, events: AgentEvents, id: string, r: SendResult): Promise<ProbeRow> {
-  const row = await ledger.recordSendResult(id, r);
-  emit(() => events.sendFinished(row));
-  return row;
+  let row = await ledger.recordSendResult(id, r);
+  const early = row.status === 'accepted' && row.copies > 0 ? await ledger.settleEarlyCopies(id, (p, c) => decideCopy(p, c, c.placement)) : [];
+  if (early.length > 0) row = (await ledger.getProbe(id)) ?? row;
+  const settled = row;
+  emit(() => events.sendFinished(settled));
+  if (settled.outcome === 'missing' && early.length > 0) emit(() => events.missing([settled]));
+  for (const c of early) {
+    emit(() =>
+      events.observed({
+        kind: c.kind,
+        copyNumber: c.copyNumber,
+        probe: settled,
+        ...(c.deliveryLatencyMs !== null ? { deliveryLatencyMs: c.deliveryLatencyMs } : {}),
+        ...(c.detectionDelayMs !== null ? { detectionDelayMs: c.detectionDelayMs } : {}),
+        auth: c.auth,
+        placement: c.placement,
+      }),
+    );
+  }
+  return settled;
 }
 
 /**

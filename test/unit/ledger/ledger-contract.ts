@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { noopEvents } from '../../../agent/events.js';
 import type { Ledger, LedgerFact, NewObservation } from '../../../agent/ledger/ledger.js';
-import { concludeMissing, recordCopy } from '../../../agent/record/recorder.js';
+import { concludeMissing, recordCopy, recordSendResult } from '../../../agent/record/recorder.js';
 
 export const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
@@ -150,6 +150,24 @@ export function ledgerContract(name: string, open: () => Promise<Ledger>): void 
       expect(r).toMatchObject({ kind: 'first' });
       expect(r.deliveryLatencyMs).toBeUndefined();
       expect((await recordCopy(l, noopEvents, obs('AMB', 2))).kind).toBe('duplicate');
+      await l.close();
+    });
+
+    it('a copy recorded before the 250 reached the agent gets its latency at the accept, and counts from then on', async () => {
+      const l = await open();
+      await l.insertProbe(probe('EARLY'));
+      await l.markSendStarted('EARLY', T0 + 10);
+      const seen: string[] = [];
+      const listening = { ...noopEvents, observed: (r: { kind: string; deliveryLatencyMs?: number }) => seen.push(`${r.kind}:${r.deliveryLatencyMs}`) };
+      // The relay delivered (arrival T0+3 s) before its 250, which arrives at T0+4.2 s.
+      expect((await recordCopy(l, listening, obs('EARLY', 1))).kind).toBe('first');
+      expect(seen).toEqual(['first:undefined']);
+      seen.length = 0;
+      const row = await recordSendResult(l, listening, 'EARLY', { ok: true, acceptedAtMs: T0 + 4_200, code: 250, text: 'ok' });
+      expect(row).toMatchObject({ status: 'accepted', outcome: 'inbox', copies: 1 });
+      // Arrival T0+3.5 s (mid-second) is before t1: latency 0, never negative.
+      expect(seen).toEqual(['first:0']);
+      expect((await l.observations('EARLY'))[0]).toMatchObject({ kind: 'first', deliveryLatencyMs: 0 });
       await l.close();
     });
 
