@@ -45,7 +45,7 @@ describe('seedwatch CLI', () => {
   });
 
   it('an invalid config exits 2 with the field named', () => {
-    const r = seedwatch(['check', '--no-connect', '--config', 'test/fixtures/config/wrong-type.yaml']);
+    const r = seedwatch(['check', '--no-connect', '--config', 'test/fixtures/config/wrong-type.yaml'], { SW_TEST_PW: 'x' });
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('test/fixtures/config/wrong-type.yaml: seeds[1].imap.port: expected an integer from 1 to 65535');
   });
