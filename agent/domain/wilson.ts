@@ -9,11 +9,17 @@
  *
  *     (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n)
  *
- * written here, multiplied through by n, as (k + z²/2 ± z·√(k(n − k)/n + z²/4)) / (n + z²) —
- * the same form the Prometheus recording rules use (dashboards/src/rules.ts), so the alert
- * and every page compute one number. Chosen over the textbook Wald interval p ± z·√(p(1−p)/n)
- * because Wald collapses to [0, 0] for 0 of 10 and leaves [0, 1] for small n; Wilson stays
- * inside [0, 1] and keeps its coverage for the small counts a seed list gives.
+ * computed here, multiplied through by n, as
+ *
+ *     low(k, n)  = (k + z²/2 − z·√(k(n − k)/n + z²/4)) / (n + z²)
+ *     high(k, n) = 1 − low(n − k, n)          (the same bound of the complementary share)
+ *
+ * The complement form makes high exactly 1 at k = n (as low is exactly 0 at k = 0) without a
+ * special case, and it is the operation-for-operation form of the Prometheus recording rules
+ * (dashboards/src/rules.ts): the alert and every page compute the same double, which a
+ * promtool test checks bit for bit. Chosen over the textbook Wald interval p ± z·√(p(1−p)/n)
+ * because Wald collapses to [0, 0] for 0 of 10 and spills out of [0, 1] for small n; Wilson
+ * stays inside [0, 1] and keeps its coverage for the small counts a seed list gives.
  */
 
 /** z for a two-sided 95 % interval: Φ⁻¹(0.975), to double precision. */
@@ -33,11 +39,9 @@ export function wilsonInterval(k: number, n: number, z: number = Z_95): ShareInt
   }
   if (n === 0) return null;
   const z2 = z * z;
-  const centre = k + z2 / 2;
-  const spread = z * Math.sqrt((k * (n - k)) / n + z2 / 4);
-  const denominator = n + z2;
-  // At k = 0 (k = n) the bound is 0 (1) exactly; the formula would leave a rounding residue.
-  const low = k === 0 ? 0 : Math.max(0, (centre - spread) / denominator);
-  const high = k === n ? 1 : Math.min(1, (centre + spread) / denominator);
-  return [low, high];
+  // x = 0 is exactly 0 by the algebra; for z = Z_95 the floating-point formula gives 0 as well
+  // (z·√(z²/4) rounds to z²/2), the guard keeps it so for any z.
+  const lowerBound = (x: number): number =>
+    x === 0 ? 0 : (x + z2 / 2 - z * Math.sqrt((x * (n - x)) / n + z2 / 4)) / (n + z2);
+  return [Math.max(0, lowerBound(k)), Math.min(1, 1 - lowerBound(n - k))];
 }

@@ -3,6 +3,8 @@
 // when to change it. Rules and dashboards read only this object, so a test variant
 // (`shortenedConfig`) can shrink windows without changing the shape of any expression.
 
+import { MIN_PROBES_FOR_SHARE } from '../../agent/domain/statistics.js';
+
 /** A Prometheus duration string, e.g. "5m", "1h", "7d". */
 export type PromDuration = string;
 
@@ -43,9 +45,20 @@ export interface MixinConfig {
   cycleIntervalSeconds: number;
   alerts: {
     spamHigh: {
-      /** Spam share over the short window that pages. Lower it for senders whose inbox share is normally > 99 %. */
+      /**
+       * Pages when the LOWER bound of the 95 % Wilson interval of the spam share over the short
+       * window exceeds this: "at least this share lands in spam, and that is not bad luck of a few
+       * probes". 0.1 is where 1 of 2 probes in spam (bound 9.5 %) does not page and 10 of 40 (bound
+       * 14.2 %) does; at 12 probes an hour it takes 4 in spam, at 1200 about 13 %. Lower it for
+       * senders whose inbox share is normally > 99 %; above 0.14 even 10 of 40 stays quiet.
+       */
       threshold: number;
-      /** Probes per provider × path in the short window before the share means anything. Lower it only with fewer seeds (about 12 probes/h per seed and path at a 5-minute schedule). */
+      /**
+       * Probes per provider × path in the short window before a share means anything (also
+       * MIN_PROBES_FOR_SHARE, the "too few probes" line of every page). The bound alone would
+       * page on 1 of 1 (Wilson lower bound 20.7 %). Lower it only with fewer seeds (about 12
+       * probes/h per seed and path at a 5-minute schedule).
+       */
       minProbes: number;
       /** How long the share must stay high. Raise it if single bad cycles page you. */
       for: PromDuration;
@@ -62,9 +75,13 @@ export interface MixinConfig {
       for: PromDuration;
     };
     pathDivergence: {
-      /** A path's daily spam share above the best path's for the same provider by more than this opens a ticket. */
-      threshold: number;
-      /** Probes per provider × path in the daily window on both sides of the comparison. */
+      /**
+       * Opens a ticket when a path's 95 % Wilson interval of the daily spam share lies entirely
+       * above another path's to the same provider (its lower bound above the best path's upper
+       * bound): no fixed threshold, the counts say when a difference is real. Non-overlapping
+       * 95 % intervals are a conservative test (p well below 0.05), which suits a slow signal.
+       * Probes per provider × path in the daily window on both sides of the comparison.
+       */
       minProbes: number;
       /** Divergence is a slow signal; raise it if traffic shifts between paths cause noise. */
       for: PromDuration;
@@ -142,9 +159,9 @@ export const defaultConfig: MixinConfig = {
   ruleInterval: '1m',
   cycleIntervalSeconds: 300,
   alerts: {
-    spamHigh: { threshold: 0.2, minProbes: 10, for: '15m' },
+    spamHigh: { threshold: 0.1, minProbes: MIN_PROBES_FOR_SHARE, for: '15m' },
     spamSpike: { factor: 3, minDelta: 0.1, minProbes: 10, minBaselineProbes: 100, for: '10m' },
-    pathDivergence: { threshold: 0.1, minProbes: 50, for: '1h' },
+    pathDivergence: { minProbes: 50, for: '1h' },
     probesMissing: { threshold: 0.5, minProbes: 6, for: '15m' },
     deliverySlow: { quantile: 0.95, thresholdSeconds: 600, minSamples: 10, for: '30m' },
     duplicates: { threshold: 0.05, minProbes: 10, for: '30m' },

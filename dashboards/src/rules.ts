@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { Z_95 } from '../../agent/domain/statistics.js';
 import { defaultConfig, matchers, runbookUrl, type MixinConfig } from './config.js';
 
 export interface RecordingRule {
@@ -41,10 +42,36 @@ export const recorded = {
   increase: (w: WindowName) => `provider_path_placement:seedwatch_placements:increase${w}`,
   total: (w: WindowName) => `provider_path:seedwatch_placements:increase${w}`,
   share: (w: WindowName) => `provider_path_placement:seedwatch_placement_share:ratio${w}`,
+  /** Lower bound of the share's 95 % Wilson interval (agent/domain/wilson.ts). */
+  lower: (w: WindowName) => `provider_path_placement:seedwatch_placement_share_lower95:ratio${w}`,
+  /** Upper bound of the share's 95 % Wilson interval. */
+  upper: (w: WindowName) => `provider_path_placement:seedwatch_placement_share_upper95:ratio${w}`,
 } as const;
 
 export type WindowName = '1h' | '1d' | '7d';
 export const windowNames: readonly WindowName[] = ['1h', '1d', '7d'];
+
+const Z2 = Z_95 * Z_95;
+/** Matches a per-placement vector with the per-provider × path total on its right. */
+const toTotal = 'ignoring (placement) group_left ()';
+/** Matches the total on the left with a per-placement vector on its right. */
+const fromTotal = 'ignoring (placement) group_right ()';
+
+/**
+ * The Wilson lower bound low(x, N) = (x + z²/2 − z·√(x(N − x)/N + z²/4)) / (N + z²) in PromQL,
+ * operation for operation as agent/domain/wilson.ts computes it (same constants, printed from
+ * the same doubles; same order of operations), so a recorded bound is the very double the pages
+ * show for the same counts — test/unit/dashboards/wilson-rules.test.ts checks it with promtool.
+ * `x` has the placement label, `total` does not; `(total > 0)` drops a provider × path without
+ * probes instead of recording NaN.
+ */
+function wilsonLowerExpr(x: string, total: string): string {
+  return (
+    `(\n  ${x} + ${Z2 / 2}\n` +
+    `  - ${Z_95} * sqrt(${x} * (${total} - ${fromTotal} ${x}) / ${toTotal} (${total} > 0) + ${Z2 / 4})\n)\n` +
+    `/ ${toTotal}\n(${total} + ${Z2})`
+  );
+}
 
 function recordingRules(cfg: MixinConfig): RecordingRule[] {
   const w = cfg.windows;
@@ -79,6 +106,18 @@ function recordingRules(cfg: MixinConfig): RecordingRule[] {
       expr: `${recorded.increase(name)}\n  / ignoring (placement) group_left ()\n(${recorded.total(name)} > 0)`,
     });
   }
+  // The 95 % Wilson interval of every share, from the same counts: the alerts page on the
+  // lower bound (sure it is at least this bad), the path comparison uses both bounds. The upper
+  // bound is 1 − the lower bound of the complementary share, as in wilson.ts.
+  for (const name of windowNames) {
+    const k = recorded.increase(name);
+    const n = recorded.total(name);
+    rules.push({ record: recorded.lower(name), expr: `clamp_min(\n${wilsonLowerExpr(k, n)},\n0)` });
+    rules.push({
+      record: recorded.upper(name),
+      expr: `clamp_max(\n1 - ${wilsonLowerExpr(`(${n} - ${fromTotal} ${k})`, n)},\n1)`,
+    });
+  }
   return rules;
 }
 
@@ -90,7 +129,16 @@ function alertRules(cfg: MixinConfig): AlertingRule[] {
   const sel = (...extra: string[]): string => matchers(cfg, ...extra);
   const spam1h = `${recorded.share('1h')}{placement="spam"}`;
   const spam7d = `${recorded.share('7d')}{placement="spam"}`;
-  const spam1d = `${recorded.share('1d')}{placement="spam"}`;
+  const spamLower1h = `${recorded.lower('1h')}{placement="spam"}`;
+  const spamLower1d = `${recorded.lower('1d')}{placement="spam"}`;
+  const spamUpper1d = `${recorded.upper('1d')}{placement="spam"}`;
+  // Template snippets: the recorded share and probe count of the alert's provider × path.
+  const shareOf = (w: WindowName): string =>
+    `{{ with printf "${recorded.share(w)}{placement='spam',provider='%s',path='%s'}" $labels.provider $labels.path | query }}` +
+    `{{ . | first | value | humanizePercentage }}{{ end }}`;
+  const probesOf = (w: WindowName): string =>
+    `{{ with printf "${recorded.total(w)}{provider='%s',path='%s'}" $labels.provider $labels.path | query }}` +
+    `{{ . | first | value | printf "%.0f" }}{{ end }}`;
   const where = '{{ $labels.provider }} over the {{ $labels.path }} path';
   const rule = (
     alert: string,
@@ -113,17 +161,20 @@ function alertRules(cfg: MixinConfig): AlertingRule[] {
   const authAll = `sum by (provider, path, method) (increase(seedwatch_auth_results_total${sel(`method=~"${a.authFailing.methods}"`)}[${w.short}]))`;
   const seedAll = `sum by (provider, path, seed) (increase(seedwatch_placements_total${sel()}[${w.short}]))`;
   const notProbingSeconds = a.notProbing.missedCycles * cfg.cycleIntervalSeconds;
+  // The upper bounds of the paths with enough probes for the daily comparison.
+  const bestUpper1d = `${spamUpper1d} and on (provider, path) ${recorded.total('1d')} >= ${a.pathDivergence.minProbes}`;
 
   return [
     rule(
       'SeedwatchSpamPlacementHigh',
       'page',
       a.spamHigh.for,
-      `${spam1h} > ${a.spamHigh.threshold}\n` +
+      `${spamLower1h} > ${a.spamHigh.threshold}\n` +
         `and on (provider, path) ${recorded.total('1h')} >= ${a.spamHigh.minProbes}`,
       'Probes land in the spam folder.',
-      `${'{{ $value | humanizePercentage }}'} of probes to ${where} landed in spam over the last ${w.short} ` +
-        `(threshold ${pct(a.spamHigh.threshold)}, at least ${a.spamHigh.minProbes} probes).`,
+      `${shareOf('1h')} of ${probesOf('1h')} probes to ${where} landed in spam over the last ${w.short}: ` +
+        `with 95% confidence at least {{ $value | humanizePercentage }} ` +
+        `(pages when that lower bound exceeds ${pct(a.spamHigh.threshold)}, from ${a.spamHigh.minProbes} probes).`,
     ),
     rule(
       'SeedwatchSpamPlacementSpike',
@@ -143,14 +194,16 @@ function alertRules(cfg: MixinConfig): AlertingRule[] {
       'SeedwatchPathDivergence',
       'ticket',
       a.pathDivergence.for,
-      `${spam1d}\n` +
-        `  - on (provider) group_left ()\n` +
-        `    min by (provider) (${spam1d} and on (provider, path) ${recorded.total('1d')} >= ${a.pathDivergence.minProbes})\n` +
-        `> ${a.pathDivergence.threshold}\n` +
+      `${spamLower1d}\n` +
+        `  > on (provider) group_left ()\n` +
+        `    min by (provider) (${bestUpper1d})\n` +
         `and on (provider, path) ${recorded.total('1d')} >= ${a.pathDivergence.minProbes}`,
       'One egress path lands in spam more often than another for the same provider.',
-      `Over the last ${w.day}, the spam share of ${where} is {{ $value | humanizePercentage }} ` +
-        `above the best path to {{ $labels.provider }} (threshold ${pct(a.pathDivergence.threshold)}).`,
+      `Over the last ${w.day}, ${shareOf('1d')} of ${probesOf('1d')} probes to ${where} landed in spam: ` +
+        `with 95% confidence at least {{ $value | humanizePercentage }}, while the best path to {{ $labels.provider }} ` +
+        `is at most {{ with printf "min(${recorded.upper('1d')}{placement='spam',provider='%s'} and on (provider, path) ` +
+        `${recorded.total('1d')} >= ${a.pathDivergence.minProbes})" $labels.provider | query }}` +
+        `{{ . | first | value | humanizePercentage }}{{ end }}: the 95% intervals no longer overlap.`,
     ),
     rule(
       'SeedwatchProbesMissing',
