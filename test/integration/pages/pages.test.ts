@@ -22,7 +22,7 @@ import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { silentLogger } from '../../../agent/log.js';
 import { mountPages } from '../../../agent/pages/mount-pages.js';
 import type { MailboxHealth } from '../../../agent/pages/status-data.js';
-import { formatPercent, formatPp, formatSeconds } from '../../../agent/report/format.js';
+import { formatPp, formatSeconds, formatShareInterval } from '../../../agent/report/format.js';
 import { placementMatrix, type MatrixCell } from '../../../agent/domain/placement-matrix.js';
 import { tabsSummary } from '../../../agent/report/weekly-markdown.js';
 import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
@@ -189,11 +189,11 @@ describe('status page in chromium', () => {
       expect(Object.keys(shown).sort()).toEqual(cells.map((c) => `${c.provider}|${c.path}`).sort());
       for (const c of cells) {
         const row = shown[`${c.provider}|${c.path}`];
-        expect(row.probes).toBe(String(c.probes));
-        expect(row.inbox).toBe(formatPercent(c.shares.inbox));
-        expect(row.spam).toBe(formatPercent(c.shares.spam));
+        expect(row.probes).toBe(`${c.probes}${c.tooFewProbes ? ' too few probes' : ''}`);
+        expect(row.inbox).toBe(formatShareInterval(c.shares.inbox, c.intervals.inbox, c.tooFewProbes));
+        expect(row.spam).toBe(formatShareInterval(c.shares.spam, c.intervals.spam, c.tooFewProbes));
         expect(row.tabs).toBe(tabsSummary(c));
-        expect(row.missing).toBe(formatPercent(c.shares.missing));
+        expect(row.missing).toBe(formatShareInterval(c.shares.missing, c.intervals.missing, c.tooFewProbes));
         expect(row.duplicates).toBe(String(c.duplicates));
         expect(row.p95).toBe(formatSeconds(c.latencyP95Seconds));
         expect(row.errors).toBe(String(c.sendErrors));
@@ -202,12 +202,26 @@ describe('status page in chromium', () => {
     // By hand, last hour: gmail/peering has 3 inbox + the hostile inbox probe + the spam probe
     // created exactly at END (a window's end is inclusive, as in /api/summary): 4/5 inbox.
     const hour = await tableCells(w.page, '#matrix-hour');
-    expect(hour['gmail|peering']).toMatchObject({ probes: '5', inbox: '80.0%', spam: '20.0%', tabs: '–', p95: '6 s' });
-    expect((await tableCells(w.page, '#matrix-day'))['gmail|peering'].tabs).toBe('promotions 6.7%'); // 1 of 15
+    // Five probes are too few for intervals: bare shares, and the row says so.
+    expect(hour['gmail|peering']).toMatchObject({ probes: '5 too few probes', inbox: '80.0%', spam: '20.0%', tabs: '–', p95: '6 s' });
+    // Last day, gmail/peering: 15 probes, 13 inbox (Wilson 95 %: 62.1–96.3 %), 1 spam (1.19–29.8 %).
+    const day = await tableCells(w.page, '#matrix-day');
+    expect(day['gmail|peering']).toMatchObject({ probes: '15', inbox: '86.7% (62–96%)', spam: '6.7% (1.2–30%)', tabs: 'promotions 6.7%' });
+    // Paths compared on spam, last day: gmail transit 6/10 against peering 1/15 (Newcombe
+    // 16.4–77.2 points, Fisher's p = 0.0068); outlook transit 2/10 against peering 0/11 (p = 0.214).
+    expect(await w.page.locator('#matrix-day-compare li[data-compare="gmail|transit"]').textContent()).toBe(
+      'transit is worse than peering for gmail: spam +53.3 pp (16.4–77.2 pp), p = 0.007',
+    );
+    expect(await w.page.locator('#matrix-day-compare li[data-compare="gmail|transit"]').getAttribute('class')).toBe('bad');
+    expect(await w.page.locator('#matrix-day-compare li[data-compare="outlook|transit"]').textContent()).toBe(
+      'transit is not distinguishable from peering for outlook: spam +20.0 pp (−9.6 to +51.0 pp), p = 0.21',
+    );
+    expect(await w.page.locator('#matrix-hour-compare li').count()).toBe(1); // outlook only: gmail has one path this hour
     // outlook/peering: the missing probe resolved; the fixture's END-60 s probe in flight.
-    expect(hour['outlook|peering']).toMatchObject({ probes: '2', missing: '100.0%', inflight: '1' });
-    expect(hour['outlook|transit']).toMatchObject({ probes: '2', spam: '100.0%', errors: '1', auth: '0 / 0 / 1' });
+    expect(hour['outlook|peering']).toMatchObject({ probes: '2 too few probes', missing: '100.0%', inflight: '1' });
+    expect(hour['outlook|transit']).toMatchObject({ probes: '2 too few probes', spam: '100.0%', errors: '1', auth: '0 / 0 / 1' });
     expect(await w.page.locator('[data-card="inbox"] .value').textContent()).toBe('57.1%'); // 4 of 7 resolved
+    expect(await w.page.locator('[data-card="inbox"] .detail').textContent()).toBe('4 of 7 resolved · too few probes');
     expect(await w.page.locator('[data-card="mailboxes"] .value').textContent()).toBe('1 / 3');
   });
 
@@ -225,8 +239,8 @@ describe('status page in chromium', () => {
       expect(await row.locator(`[data-k=${k}]`).getAttribute('data-ms')).toBe(String(ms));
     }
     // Hover text: exact time, and the offset from t1 (arrival 3 s after the accept, observed 5 s later).
-    expect(await row.locator('[data-k=t2]').getAttribute('title')).toBe(`${new Date(obs.arrivedAtMs!).toISOString()} (t1 +3 s)`);
-    expect(await row.locator('[data-k=t4]').getAttribute('title')).toBe(`${new Date(obs.observedAtMs).toISOString()} (t1 +8 s)`);
+    expect(await row.locator('[data-k=t2]').getAttribute('title')).toBe(`${new Date(obs.arrivedAtMs!).toISOString()} (t1 +2.5 s)`);
+    expect(await row.locator('[data-k=t4]').getAttribute('title')).toBe(`${new Date(obs.observedAtMs).toISOString()} (t1 +7.5 s)`);
     expect(await row.locator('a').getAttribute('href')).toBe(`api/probes/${xssProbeId}`);
     expect(await row.locator('[data-k=latency]').textContent()).toBe('3 s');
     expect(await row.locator('[data-k=spf]').textContent()).toBe('pass');
@@ -285,23 +299,28 @@ describe('weekly report in chromium', () => {
     expect(Object.keys(shown)).toEqual(report.rows.map((r) => `${r.provider}|${r.path}`));
     for (const r of report.rows) {
       const row = shown[`${r.provider}|${r.path}`];
-      expect(row.probes).toBe(String(r.current.probes));
-      expect(row.inbox).toBe(formatPercent(r.current.shares.inbox));
-      expect(row.spam).toBe(formatPercent(r.current.shares.spam));
-      expect(row.missing).toBe(formatPercent(r.current.shares.missing));
-      expect(row.late).toBe(formatPercent(r.current.lateShare));
-      expect(row.duplicate).toBe(formatPercent(r.current.duplicateShare));
+      const c = r.current;
+      expect(row.probes).toBe(`${c.probes}${c.tooFewProbes ? ' too few probes' : ''}`);
+      expect(row.inbox).toBe(formatShareInterval(c.shares.inbox, c.intervals.inbox, c.tooFewProbes));
+      expect(row.spam).toBe(formatShareInterval(c.shares.spam, c.intervals.spam, c.tooFewProbes));
+      expect(row.missing).toBe(formatShareInterval(c.shares.missing, c.intervals.missing, c.tooFewProbes));
+      expect(row.late).toBe(formatShareInterval(c.lateShare, c.intervals.late, c.tooFewProbes));
+      expect(row.duplicate).toBe(formatShareInterval(c.duplicateShare, c.intervals.duplicate, c.tooFewProbes));
       expect(row.p50).toBe(formatSeconds(r.current.latencyP50Seconds));
       expect(row.p95).toBe(formatSeconds(r.current.latencyP95Seconds));
-      expect(row['d-inbox']).toBe(formatPp(r.changePp.inbox));
+      expect(row['d-inbox']).toBe(`${formatPp(r.changePp.inbox)}${r.changeTests.inbox?.significant ? ' *' : ''}`);
       expect(row.tabs).toBe(tabsSummary(r.current));
     }
     // By hand (the recent probes do not touch gmail/transit in the current week).
-    expect(shown['gmail|transit']).toMatchObject({ probes: '70', inbox: '70.0%', spam: '30.0%', 'd-inbox': '−30.0 pp', 'd-spam': '+30.0 pp', p50: '15 s', p95: '30 s', auth: '0 / 21 / 0' });
+    // 49/70 inbox (Wilson 95 %: 58.5–79.5 %), 21/70 spam (20.5–41.5 %); both changes from last
+    // week's 70/70 inbox are significant (z = 4.97): marked *.
+    expect(shown['gmail|transit']).toMatchObject({ probes: '70', inbox: '70.0% (58–79%)', spam: '30.0% (21–42%)', 'd-inbox': '−30.0 pp *', 'd-spam': '+30.0 pp *', p50: '15 s', p95: '30 s', auth: '0 / 21 / 0' });
+    expect(await w.page.locator('#by-cell tr[data-row="gmail|transit"] [data-k=d-spam]').getAttribute('title')).toBe('+30.0 pp (19.2–41.5 pp), p < 0.001: significant');
+    expect(await w.page.locator('#comparisons li[data-compare="gmail|transit"]').textContent()).toMatch(/^transit is worse than peering for gmail: spam \+30\.0 pp \(\d+\.\d–\d+\.\d pp\), p < 0\.001$/);
     const days = await tableCells(w.page, '#daily');
     expect(Object.keys(days).length).toBeGreaterThan(0);
     const day19 = await w.page.locator('#daily tr[data-day="2026-11-19"][data-row="gmail|transit"] [data-k=spam]').textContent();
-    expect(day19).toBe('30.0%');
+    expect(day19).toBe('30.0% (11–60%)'); // 3/10: Wilson 95 % 10.8–60.3 %
     expect(await w.page.locator('figure.chart svg').count()).toBe(2);
     expect(await w.page.locator('figure.chart').first().locator('g.series').count()).toBe(report.rows.length);
   });
@@ -323,7 +342,7 @@ describe('weekly report in chromium', () => {
 
   it('serves Markdown and CSV with the same numbers', async () => {
     const md = await (await fetch(base + '/report/weekly?format=md', { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-    expect(md).toContain('| gmail | transit | 70 | 70.0% | −30.0 pp | 30.0% | +30.0 pp |');
+    expect(md).toContain('| gmail | transit | 70 | 70.0% (58–79%) | −30.0 pp \\* | 30.0% (21–42%) | +30.0 pp \\* |');
     expect(md).not.toContain('<img');
     const res = await fetch(base + '/report/weekly?format=csv', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
