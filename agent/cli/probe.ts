@@ -2,7 +2,8 @@ import { parseDuration, formatDuration } from '../config/duration.js';
 import { ConfigError } from '../config/load-config.js';
 import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
 import { type ProbeRow } from '../ledger/ledger.js';
-import { placementMatrix, rateOf, type MatrixCell } from '../domain/placement-matrix.js';
+import { comparePaths, placementMatrix, rateOf, type MatrixCell, type PathComparison } from '../domain/placement-matrix.js';
+import { MIN_PROBES_FOR_SHARE, wilsonInterval, type ShareInterval } from '../domain/statistics.js';
 import {
   evaluateThresholds,
   parseThresholds,
@@ -14,6 +15,7 @@ import {
 } from '../domain/thresholds.js';
 import type { Outcome } from '../domain/vocabulary.js';
 import { createLogger } from '../log.js';
+import { describePathComparison, formatInterval, TOO_FEW_PROBES } from '../report/format.js';
 import { formatTable, loadConfigOrReport } from './common.js';
 
 /** How often the ledger is read while waiting for probes. */
@@ -28,6 +30,10 @@ export interface ProbeCell {
   accepted: number;
   counts: Record<ThresholdKey, number>;
   shares: Record<ThresholdKey, number>;
+  /** 95 % Wilson interval of each share (null without a denominator). */
+  intervals: Record<ThresholdKey, ShareInterval | null>;
+  /** Fewer accepted probes than the minimum: the table shows shares without intervals. */
+  tooFewProbes: boolean;
   duplicates: number;
   latencyP50Seconds: number | null;
   latencyP95Seconds: number | null;
@@ -39,6 +45,8 @@ export interface ProbeReport {
   probes: { id: string; path: string; seed: string; provider: string; status: string; smtp: string | null; outcome: Outcome | 'failed'; latencySeconds: number | null; copies: number; error: string | null }[];
   cells: ProbeCell[];
   thresholds: ThresholdCheck[];
+  /** Each provider's paths against its best path (spam share). */
+  comparisons: PathComparison[];
   ok: boolean;
 }
 
@@ -49,8 +57,10 @@ export interface ProbeReport {
 function probeCell(c: MatrixCell): ProbeCell {
   const counts = { ...c.counts, failed: c.sendErrors };
   const shares = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, rateOf(c, k) ?? 0])) as Record<ThresholdKey, number>;
+  const intervals = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, c.intervals[k]])) as Record<ThresholdKey, ShareInterval | null>;
   return {
-    provider: c.provider, path: c.path, probes: c.probes, accepted: c.accepted, counts, shares, duplicates: c.duplicates,
+    provider: c.provider, path: c.path, probes: c.probes, accepted: c.accepted, counts, shares, intervals, tooFewProbes: c.tooFewProbes,
+    duplicates: c.duplicates,
     latencyP50Seconds: c.latencyP50Seconds, latencyP95Seconds: c.latencyP95Seconds,
   };
 }
@@ -69,7 +79,10 @@ export function buildProbeReport(rows: ProbeRow[], latency: Map<string, number |
     { closed: true },
   );
   const checks = evaluateThresholds(matrix, thresholds);
-  return { cycleId, waitedSeconds, probes, cells: matrix.map(probeCell), thresholds: checks, ok: checks.every((c) => !c.failed) };
+  return {
+    cycleId, waitedSeconds, probes, cells: matrix.map(probeCell), thresholds: checks, comparisons: comparePaths(matrix),
+    ok: checks.every((c) => !c.failed),
+  };
 }
 
 function notSentRow(p: { id?: string | null; path: string; seed: string; provider: string; error?: string }, cycleId: string): ProbeRow {
@@ -83,20 +96,31 @@ function notSentRow(p: { id?: string | null; path: string; seed: string; provide
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 const secs = (x: number | null) => (x == null ? '-' : x < 10 ? `${x.toFixed(1)}s` : `${Math.round(x)}s`);
 
+/** A share, with its 95 % interval once there are enough probes behind it: "12.5% (3.5–31%)". */
+function shareText(share: number, iv: ShareInterval | null, n: number): string {
+  return n >= MIN_PROBES_FOR_SHARE && iv ? `${pct(share)} (${formatInterval(iv)})` : pct(share);
+}
+
 export function renderProbeTable(r: ProbeReport): string {
   const table = formatTable(
-    ['provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'other', 'missing', 'failed', 'dup', 'p50', 'p95'],
-    r.cells.map((c) => [
-      c.provider, c.path, String(c.probes), pct(c.shares.inbox), pct(c.shares.spam),
-      pct(c.shares.promotions + c.shares.social + c.shares.updates + c.shares.forums), pct(c.shares.other),
-      pct(c.shares.missing), pct(c.shares.failed), String(c.duplicates), secs(c.latencyP50Seconds), secs(c.latencyP95Seconds),
-    ]),
+    ['provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'other', 'missing', 'failed', 'dup', 'p50', 'p95', ''],
+    r.cells.map((c) => {
+      const s = (k: ThresholdKey) => shareText(c.shares[k], c.intervals[k], k === 'failed' ? c.probes : c.accepted);
+      const tabs = c.counts.promotions + c.counts.social + c.counts.updates + c.counts.forums;
+      return [
+        c.provider, c.path, String(c.probes), s('inbox'), s('spam'),
+        shareText(c.shares.promotions + c.shares.social + c.shares.updates + c.shares.forums, wilsonInterval(tabs, c.accepted), c.accepted),
+        s('other'), s('missing'), s('failed'), String(c.duplicates), secs(c.latencyP50Seconds), secs(c.latencyP95Seconds),
+        c.tooFewProbes ? TOO_FEW_PROBES : '',
+      ];
+    }),
   );
   const failed = r.thresholds.filter((t) => t.failed);
   const verdict = r.thresholds.length === 0 ? '' : failed.length === 0
     ? `\nthresholds held (${[...new Set(r.thresholds.map((t) => t.rule))].join(', ')})\n`
     : `\nTHRESHOLDS FAILED:\n${failed.map((t) => `  ${t.provider} / ${t.path}: ${t.rule} (${t.share === null ? t.note : `share ${pct(t.share)}`})`).join('\n')}\n`;
-  return table + verdict;
+  const compared = r.comparisons.length === 0 ? '' : `\npaths against the best path per provider (95 % interval, two-sided p):\n${r.comparisons.map((c) => `  ${describePathComparison(c)}`).join('\n')}\n`;
+  return table + compared + verdict;
 }
 
 export async function probeCommand(opts: { config: string; json?: boolean; wait?: string; failOn?: string; sendOnly?: boolean }): Promise<number> {

@@ -10,6 +10,14 @@
  */
 import type { AuthSummary, Outcome, ProbeStatus, SendFailureReason } from './vocabulary.js';
 import { OUTCOMES } from './vocabulary.js';
+import {
+  DEFAULT_ALPHA,
+  MIN_PROBES_FOR_SHARE,
+  proportionDifference,
+  twoProportionTest,
+  wilsonInterval,
+  type ShareInterval,
+} from './statistics.js';
 
 /** What the matrix needs of one probe (the ledger's ProbeFact has all of it). */
 export interface MatrixFact {
@@ -39,9 +47,6 @@ export interface MatrixOptions {
 /** The rates that carry a share (and, with the statistics, an interval). */
 export const RATE_KEYS = [...OUTCOMES, 'late', 'duplicate', 'failed'] as const;
 export type RateKey = (typeof RATE_KEYS)[number];
-
-/** A 95 % interval of a share, [low, high], both 0..1. */
-export type Interval = readonly [number, number];
 
 export interface AuthFailureResult {
   method: 'spf' | 'dkim' | 'dmarc';
@@ -75,6 +80,13 @@ export interface CellStats {
   duplicateShare: number | null;
   /** sendErrors / probes; null when there is no probe. */
   failedShare: number | null;
+  /**
+   * The 95 % Wilson interval of every share and rate (wilson.ts), keyed like `shares` plus
+   * late, duplicate and failed; null where the share is null.
+   */
+  intervals: Record<RateKey, ShareInterval | null>;
+  /** Fewer than MIN_PROBES_FOR_SHARE (statistics.ts) resolved probes: the surfaces say "too few probes". */
+  tooFewProbes: boolean;
   latencyP50Seconds: number | null;
   latencyP95Seconds: number | null;
   /** Delivery latencies behind the percentiles (first copies of probes not missing). */
@@ -156,6 +168,11 @@ export function cellStats(facts: readonly MatrixFact[], opts: MatrixOptions = {}
   const ofResolved = (n: number) => (resolved > 0 ? n / resolved : null);
   const shares = emptyOutcomes<number | null>(null);
   for (const o of OUTCOMES) shares[o] = ofResolved(counts[o]);
+  const intervals = {} as Record<RateKey, ShareInterval | null>;
+  for (const o of OUTCOMES) intervals[o] = wilsonInterval(counts[o], resolved);
+  intervals.late = wilsonInterval(late, resolved);
+  intervals.duplicate = wilsonInterval(duplicatedProbes, resolved);
+  intervals.failed = wilsonInterval(sendErrors, probes);
   return {
     probes,
     accepted,
@@ -171,6 +188,8 @@ export function cellStats(facts: readonly MatrixFact[], opts: MatrixOptions = {}
     duplicatedProbes,
     duplicateShare: ofResolved(duplicatedProbes),
     failedShare: probes > 0 ? sendErrors / probes : null,
+    intervals,
+    tooFewProbes: resolved < MIN_PROBES_FOR_SHARE,
     latencyP50Seconds: percentile(latencies, 50),
     latencyP95Seconds: percentile(latencies, 95),
     latencySamples: latencies.length,
@@ -224,20 +243,96 @@ export function placementMatrix(facts: readonly MatrixFact[], opts: MatrixOption
   return cells.sort(byProviderThenPath);
 }
 
-/** The additive numbers of a whole matrix (every cell together). */
-export type MatrixTotal = Pick<CellStats, 'probes' | 'accepted' | 'sendErrors' | 'resolved' | 'inFlight' | 'counts' | 'shares'>;
+/** The additive numbers of a whole matrix (every cell together), with the outcomes' intervals. */
+export interface MatrixTotal extends Pick<CellStats, 'probes' | 'accepted' | 'sendErrors' | 'resolved' | 'inFlight' | 'counts' | 'shares' | 'tooFewProbes'> {
+  intervals: Record<Outcome, ShareInterval | null>;
+}
 
-/** Every cell together: counts add up; shares are recomputed from the sums. */
+/** Every cell together: counts add up; shares and intervals are recomputed from the sums. */
 export function matrixTotal(cells: readonly CellStats[]): MatrixTotal {
-  const t: MatrixTotal = { probes: 0, accepted: 0, sendErrors: 0, resolved: 0, inFlight: 0, counts: emptyOutcomes(0), shares: emptyOutcomes<number | null>(null) };
+  const counts = emptyOutcomes(0);
+  let probes = 0;
+  let accepted = 0;
+  let sendErrors = 0;
+  let resolved = 0;
+  let inFlight = 0;
   for (const c of cells) {
-    t.probes += c.probes;
-    t.accepted += c.accepted;
-    t.sendErrors += c.sendErrors;
-    t.resolved += c.resolved;
-    t.inFlight += c.inFlight;
-    for (const o of OUTCOMES) t.counts[o] += c.counts[o];
+    probes += c.probes;
+    accepted += c.accepted;
+    sendErrors += c.sendErrors;
+    resolved += c.resolved;
+    inFlight += c.inFlight;
+    for (const o of OUTCOMES) counts[o] += c.counts[o];
   }
-  for (const o of OUTCOMES) t.shares[o] = t.resolved > 0 ? t.counts[o] / t.resolved : null;
-  return t;
+  const shares = emptyOutcomes<number | null>(null);
+  const intervals = emptyOutcomes<ShareInterval | null>(null);
+  for (const o of OUTCOMES) {
+    shares[o] = resolved > 0 ? counts[o] / resolved : null;
+    intervals[o] = wilsonInterval(counts[o], resolved);
+  }
+  return { probes, accepted, sendErrors, resolved, inFlight, counts, shares, intervals, tooFewProbes: resolved < MIN_PROBES_FOR_SHARE };
+}
+
+/** Two shares compared: the difference with its 95 % interval, and the test's p-value. */
+export interface ShareComparison {
+  /** share₁ − share₂, −1..1 (×100 for percentage points). */
+  diff: number;
+  /** Newcombe's hybrid score interval of the difference (proportion-difference.ts). */
+  low: number;
+  high: number;
+  /** Two-sided p-value: Fisher's exact test for small counts, else the z-test. */
+  p: number;
+  method: 'fisher' | 'z';
+  /** p below DEFAULT_ALPHA (0.05). */
+  significant: boolean;
+}
+
+/** k₁/n₁ against k₂/n₂; null when either side has no probe. */
+export function compareShares(k1: number, n1: number, k2: number, n2: number): ShareComparison | null {
+  const d = proportionDifference(k1, n1, k2, n2);
+  const t = twoProportionTest(k1, n1, k2, n2);
+  if (d === null || t === null) return null;
+  return { diff: d.diff, low: d.low, high: d.high, p: t.p, method: t.method, significant: t.p < DEFAULT_ALPHA };
+}
+
+/** One path of a provider against the provider's best path for a rate (spam by default). */
+export interface PathComparison extends ShareComparison {
+  provider: string;
+  key: RateKey;
+  path: string;
+  share: number;
+  /** The probes behind the share (its denominator). */
+  n: number;
+  /** The provider's best path: the lowest share of `key` (ties: more probes, then name). */
+  bestPath: string;
+  bestShare: number;
+  bestN: number;
+  /** Significantly worse than the best path: p < 0.05 and a higher share. */
+  worse: boolean;
+}
+
+/**
+ * For each provider with two or more paths that resolved probes: every other path's share of
+ * `key` against the best path's ("transit is worse than peering for outlook"). Sorted by
+ * provider, then path.
+ */
+export function comparePaths(cells: readonly MatrixCell[], key: RateKey = 'spam'): PathComparison[] {
+  const out: PathComparison[] = [];
+  for (const group of groupBy(cells, (c) => c.provider).values()) {
+    const measured = group
+      .map((c) => ({ cell: c, share: rateOf(c, key), ...rateCounts(c, key) }))
+      .filter((x): x is typeof x & { share: number } => x.share !== null);
+    if (measured.length < 2) continue;
+    const [best, ...rest] = [...measured].sort((a, b) => a.share - b.share || b.of - a.of || a.cell.path.localeCompare(b.cell.path));
+    for (const x of rest) {
+      const c = compareShares(x.count, x.of, best.count, best.of);
+      if (c === null) continue;
+      out.push({
+        provider: x.cell.provider, key, path: x.cell.path, share: x.share, n: x.of,
+        bestPath: best.cell.path, bestShare: best.share, bestN: best.of,
+        ...c, worse: c.significant && c.diff > 0,
+      });
+    }
+  }
+  return out.sort(byProviderThenPath);
 }

@@ -7,7 +7,8 @@ import type { Clock } from '../clock.js';
 import type { SecretValue } from '../config/secret.js';
 import { parseDuration } from '../config/duration.js';
 import { type Ledger } from '../ledger/ledger.js';
-import { placementMatrix } from '../domain/placement-matrix.js';
+import { comparePaths, placementMatrix } from '../domain/placement-matrix.js';
+import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
 import { OUTCOMES } from '../domain/vocabulary.js';
 import { isProbeId } from '../probe-id.js';
 import { createExposition } from './exposition.js';
@@ -145,7 +146,10 @@ export function createApp(deps: HttpDeps): express.Express {
       if (windowMs === null || windowMs <= 0) throw new BadRequest(`window: expected a duration such as 1h or 7d, got "${window.slice(0, 40)}"`);
       const until = deps.clock.nowMs();
       const facts = await deps.ledger.probeFacts(until - windowMs, until + 1);
-      res.json({ window, sinceMs: until - windowMs, untilMs: until, cells: placementMatrix(facts) });
+      const cells = placementMatrix(facts);
+      // Each cell carries `intervals` (95 % Wilson) beside `shares`, and `tooFewProbes` below
+      // minProbes resolved; `comparisons`: each provider's paths against its best path (spam).
+      res.json({ window, sinceMs: until - windowMs, untilMs: until, minProbes: MIN_PROBES_FOR_SHARE, cells, comparisons: comparePaths(cells) });
     } catch (err) {
       next(err);
     }

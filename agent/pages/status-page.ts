@@ -4,12 +4,13 @@
  * Pure: StatusData in, HTML out. Everything from a mail header (subject, verdicts, Microsoft
  * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
  */
-import { matrixTotal, type MatrixCell } from '../domain/placement-matrix.js';
-import { formatAgo, formatPercent, formatSeconds, formatUtc, formatUtcTime } from '../report/format.js';
+import { comparePaths, matrixTotal, type MatrixCell } from '../domain/placement-matrix.js';
+import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
+import { formatAgo, formatInterval, formatPercent, formatSeconds, formatUtc, formatUtcTime, TOO_FEW_PROBES } from '../report/format.js';
 import { html, rawHtml, type SafeHtml } from '../report/html.js';
 import { BASE_CSS } from '../report/style.js';
 import { tabsSummary } from '../report/weekly-markdown.js';
-import { badShareClass, inboxClass } from '../report/weekly-html.js';
+import { badShareClass, comparisonItem, inboxClass, probesWithNote, shareWithInterval } from '../report/weekly-html.js';
 import type { ProbeWithEvidence, StatusData } from './status-data.js';
 
 export interface StatusPageOptions {
@@ -59,9 +60,11 @@ function matrix(cells: MatrixCell[], nowMs: number, id: string): SafeHtml {
   const rows = cells.map((c) => {
     const a = c.authFailures;
     const tabs = html`<td data-k="tabs" class="${tabsSummary(c) === '–' ? 'muted' : ''}">${tabsSummary(c)}</td>`;
-    return html`<tr data-row="${c.provider}|${c.path}"><td class="l"><b>${c.provider}</b></td><td class="l">${c.path}</td><td data-k="probes">${c.probes}</td><td data-k="inbox" class="${inboxClass(c.shares.inbox)}">${formatPercent(c.shares.inbox)}</td><td data-k="spam" class="${badShareClass(c.shares.spam)}">${formatPercent(c.shares.spam)}</td>${tabs}<td data-k="missing" class="${badShareClass(c.shares.missing)}">${formatPercent(c.shares.missing)}</td><td data-k="inflight" class="muted">${c.inFlight}</td><td data-k="duplicates" class="${c.duplicates ? 'warn' : 'muted'}">${c.duplicates}</td><td data-k="late" class="${c.late ? 'warn' : 'muted'}">${c.late}</td><td data-k="p95">${formatSeconds(c.latencyP95Seconds)}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td><td data-k="last" class="l" title="${formatUtc(c.lastProbeAtMs)}">${formatAgo(c.lastProbeAtMs, nowMs)}</td></tr>`;
+    return html`<tr data-row="${c.provider}|${c.path}"><td class="l"><b>${c.provider}</b></td><td class="l">${c.path}</td><td data-k="probes">${probesWithNote(c.probes, c.tooFewProbes)}</td><td data-k="inbox" class="${inboxClass(c.shares.inbox)}">${shareWithInterval(c.shares.inbox, c.intervals.inbox, c.tooFewProbes)}</td><td data-k="spam" class="${badShareClass(c.shares.spam)}">${shareWithInterval(c.shares.spam, c.intervals.spam, c.tooFewProbes)}</td>${tabs}<td data-k="missing" class="${badShareClass(c.shares.missing)}">${shareWithInterval(c.shares.missing, c.intervals.missing, c.tooFewProbes)}</td><td data-k="inflight" class="muted">${c.inFlight}</td><td data-k="duplicates" class="${c.duplicates ? 'warn' : 'muted'}">${c.duplicates}</td><td data-k="late" class="${c.late ? 'warn' : 'muted'}">${c.late}</td><td data-k="p95">${formatSeconds(c.latencyP95Seconds)}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td><td data-k="last" class="l" title="${formatUtc(c.lastProbeAtMs)}">${formatAgo(c.lastProbeAtMs, nowMs)}</td></tr>`;
   });
-  return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th><th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th>dup.</th><th>late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  const compared = comparePaths(cells);
+  const comparisons = compared.length ? html`<ul class="plain compare" id="${id}-compare">${compared.map(comparisonItem)}</ul>` : '';
+  return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th><th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th>dup.</th><th>late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>${comparisons}`;
 }
 
 function str(v: unknown): string | undefined {
@@ -99,7 +102,9 @@ function probeRow(x: ProbeWithEvidence, nowMs: number): SafeHtml {
   const scl = str(ms.scl);
   const bcl = str(ms.bcl);
   const subject = str(ev.subject);
-  const latency = first && first.kind === 'first' && p.acceptedAtMs !== null ? ((first.arrivedAtMs ?? first.internalDateMs ?? NaN) - p.acceptedAtMs) / 1000 : null;
+  // The latency the ledger recorded (the domain's, with whole-second stamps taken as mid-second),
+  // so the page says what /api/summary and the metrics say.
+  const latency = first && first.kind === 'first' && first.deliveryLatencyMs !== null ? first.deliveryLatencyMs / 1000 : null;
   const extra = x.observations.length > 1 ? html` <span class="badge warn">${x.observations.length} copies</span>` : '';
   const lateNote = x.observations.some((o) => o.kind === 'late') ? html` <span class="badge warn">late</span>` : '';
   const detail =
@@ -116,11 +121,14 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
   const h = matrixTotal(d.hour.cells);
   const up = d.mailboxes.filter((m) => m.up).length;
 
+  /** "4 of 7 resolved · 95 %: 25–84%" (or "· too few probes"). */
+  const detail = (o: 'inbox' | 'spam' | 'missing') =>
+    `${h.counts[o]} of ${h.resolved} resolved · ${h.tooFewProbes ? TOO_FEW_PROBES : `95 %: ${formatInterval(h.intervals[o])}`}`;
   const cards = [
     card('probes, last hour', String(h.probes), '', `${h.resolved} resolved · ${h.inFlight} in flight`, 'probes'),
-    card('inbox, last hour', formatPercent(h.shares.inbox), inboxClass(h.shares.inbox), `${h.counts.inbox} of ${h.resolved} resolved`, 'inbox'),
-    card('spam, last hour', formatPercent(h.shares.spam), badShareClass(h.shares.spam), `${h.counts.spam} of ${h.resolved} resolved`, 'spam'),
-    card('missing, last hour', formatPercent(h.shares.missing), badShareClass(h.shares.missing), `${h.counts.missing} of ${h.resolved} resolved`, 'missing'),
+    card('inbox, last hour', formatPercent(h.shares.inbox), inboxClass(h.shares.inbox), detail('inbox'), 'inbox'),
+    card('spam, last hour', formatPercent(h.shares.spam), badShareClass(h.shares.spam), detail('spam'), 'spam'),
+    card('missing, last hour', formatPercent(h.shares.missing), badShareClass(h.shares.missing), detail('missing'), 'missing'),
     card('send errors, last hour', String(h.sendErrors), h.sendErrors ? 'bad' : 'ok', 'rejected, deferred, connection, …', 'errors'),
     card('mailboxes up', `${up} / ${d.mailboxes.length}`, d.mailboxes.length === 0 ? 'muted' : up === d.mailboxes.length ? 'ok' : 'bad', 'IMAP sessions healthy', 'mailboxes'),
   ];
@@ -141,13 +149,13 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
 <main>
 <p class="muted" id="updated">Updated ${formatUtc(d.nowMs)} · refreshes every ${refresh} s</p>
 <section><div class="cards">${cards}</div></section>
-<section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes</span></h2>${matrix(d.hour.cells, d.nowMs, 'matrix-hour')}</section>
+<section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes with their 95 % intervals; paths compared on spam share</span></h2>${matrix(d.hour.cells, d.nowMs, 'matrix-hour')}</section>
 <section><h2>Placement, last 24 hours</h2>${matrix(d.day.cells, d.nowMs, 'matrix-day')}</section>
 <section><h2>Latest probes <span class="hint">evidence of the first copy; times UTC (hover for milliseconds and the offset from t1); the id links to the JSON</span></h2>
 ${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs))}</tbody></table></div>`}</section>
 <section><h2>Mailbox health</h2>${d.mailboxes.length === 0 ? html`<p class="muted">No mailboxes are watched by this agent.</p>` : html`<div class="table-wrap"><table id="mailboxes"><thead><tr><th class="l">seed</th><th class="l">provider</th><th class="l">IMAP</th><th class="l">last error</th></tr></thead><tbody>${mailboxRows}</tbody></table></div>`}</section>
 </main>
-<footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline).</footer>
+<footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline); the range beside a share is its 95 % Wilson interval, where the true share lies with 95 % confidence given the probes seen (held back below ${MIN_PROBES_FOR_SHARE} probes: too few to say).</footer>
 <script${nonce}>${rawHtml(refreshScript(refresh))}</script>
 </body></html>
 `;

@@ -44,3 +44,55 @@ export function formatAgo(ms: number | null | undefined, nowMs: number): string 
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86_400)} d ago`;
 }
+
+/** One bound of a share's interval: whole percent, one decimal below 10 % ("3.5", "31", "0"). */
+function bound(v: number): string {
+  const pc = v * 100;
+  if (pc === 0 || pc === 100) return String(pc);
+  return pc < 10 ? pc.toFixed(1) : String(Math.round(pc));
+}
+
+/** A share's 95 % interval: "3.5–31%"; "–" when there is none. */
+export function formatInterval(iv: readonly [number, number] | null | undefined): string {
+  if (!iv) return '–';
+  return `${bound(iv[0])}–${bound(iv[1])}%`;
+}
+
+/** A share with its interval, "12.5% (3.5–31%)"; the bare share when there are too few probes. */
+export function formatShareInterval(share: number | null | undefined, iv: readonly [number, number] | null | undefined, tooFew: boolean): string {
+  if (share === null || share === undefined) return '–';
+  return tooFew || !iv ? formatPercent(share) : `${formatPercent(share)} (${formatInterval(iv)})`;
+}
+
+/** Shown (muted) instead of intervals below the minimum count of probes. */
+export const TOO_FEW_PROBES = 'too few probes';
+
+/** "p = 0.003", "p = 0.41", "p < 0.001". */
+export function formatPValue(p: number): string {
+  if (p < 0.001) return 'p < 0.001';
+  return `p = ${p < 0.01 ? p.toFixed(3) : p.toFixed(2)}`;
+}
+
+/** A difference of shares in points with its interval: "+12.0 pp (4.0–20.0 pp)", "+1.4 pp (−3.0 to +6.1 pp)". */
+export function formatDiffInterval(diff: number, low: number, high: number): string {
+  const pp = (v: number) => formatPp(v * 100);
+  const plain = (v: number) => (Math.round(v * 1000) / 10).toFixed(1);
+  const range = low >= 0 ? `${plain(low)}–${plain(high)} pp` : `${pp(low).replace(' pp', '')} to ${pp(high)}`;
+  return `${pp(diff)} (${range})`;
+}
+
+/** A path against its provider's best path, as a sentence a reader acts on. */
+export function describePathComparison(c: {
+  provider: string;
+  key: string;
+  path: string;
+  bestPath: string;
+  diff: number;
+  low: number;
+  high: number;
+  p: number;
+  worse: boolean;
+}): string {
+  const verdict = c.worse ? `is worse than ${c.bestPath}` : `is not distinguishable from ${c.bestPath}`;
+  return `${c.path} ${verdict} for ${c.provider}: ${c.key} ${formatDiffInterval(c.diff, c.low, c.high)}, ${formatPValue(c.p)}`;
+}

@@ -49,4 +49,8 @@ footer { color:var(--muted); font-size:12px; padding:0 28px 24px; }
 .stale { display:none; }
 body.is-stale .stale { display:inline; color:var(--bad); font-weight:600; }
 ul.plain { margin:0; padding-left:18px; }
+.ci { color:var(--muted); font-weight:400; font-size:12px; }
+.few { color:var(--muted); font-weight:400; font-size:12px; font-style:italic; }
+ul.compare li { margin:2px 0; }
+.sig { font-weight:700; }
 `;

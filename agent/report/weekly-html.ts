@@ -4,12 +4,25 @@
  * ledger goes through html`` (escaped); header-derived verdicts are attacker-controlled text.
  */
 import { VERSION } from '../version.js';
-import { formatPercent, formatPp, formatSeconds, formatUtc } from './format.js';
+import {
+  describePathComparison,
+  formatDiffInterval,
+  formatInterval,
+  formatPercent,
+  formatPp,
+  formatPValue,
+  formatSeconds,
+  formatShareInterval,
+  formatUtc,
+  TOO_FEW_PROBES,
+} from './format.js';
 import { html, rawHtml, type SafeHtml } from './html.js';
 import { BASE_CSS } from './style.js';
 import { lineChart, type ChartSeries } from './svg-chart.js';
 import { tabsSummary } from './weekly-markdown.js';
-import type { PeriodStats, WeeklyReport, WeeklyRow } from './weekly-report.js';
+import { rateOf, type PathComparison, type RateKey } from '../domain/placement-matrix.js';
+import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
+import type { ChangeKey, PeriodStats, WeeklyReport, WeeklyRow } from './weekly-report.js';
 
 export interface WeeklyHtmlOptions {
   title?: string;
@@ -32,25 +45,49 @@ export function badShareClass(share: number | null): string {
   return share === 0 ? 'ok' : share < 0.05 ? 'warn' : 'bad';
 }
 
-/** Δ of a share where up is good (inbox) or bad (spam, missing). */
-function changeCell(pp: number | null, upIsGood: boolean, key: string): SafeHtml {
-  const cls = pp === null || Math.abs(pp) < 0.05 ? 'muted' : pp > 0 === upIsGood ? 'ok' : 'bad';
-  return html`<td class="${cls}" data-k="${key}">${formatPp(pp)}</td>`;
+/**
+ * Δ of a share where up is good (inbox) or bad (spam, missing): coloured, and marked " *",
+ * only when the week-over-week test says it is more than noise (p < 0.05); muted otherwise.
+ */
+function changeCell(r: WeeklyRow, k: ChangeKey, upIsGood: boolean): SafeHtml {
+  const pp = r.changePp[k];
+  const t = r.changeTests[k];
+  const key = `d-${k}`;
+  if (pp === null || !t) return html`<td class="muted" data-k="${key}">${formatPp(pp)}</td>`;
+  const cls = !t.significant || Math.abs(pp) < 0.05 ? 'muted' : pp > 0 === upIsGood ? 'ok' : 'bad';
+  const title = `${formatDiffInterval(t.diff, t.low, t.high)}, ${formatPValue(t.p)}${t.significant ? ': significant' : ': not significant'}`;
+  return html`<td class="${cls}" data-k="${key}" data-sig="${t.significant ? 'yes' : 'no'}" title="${title}">${formatPp(pp)}${t.significant ? html`<span class="sig"> *</span>` : ''}</td>`;
 }
 
-function shareCell(share: number | null, cls: string, key: string): SafeHtml {
-  return html`<td class="${cls}" data-k="${key}">${formatPercent(share)}</td>`;
+/** A share and, in a muted span, its 95 % interval (held back when there are too few probes). */
+export function shareWithInterval(share: number | null, iv: readonly [number, number] | null, tooFew: boolean): SafeHtml {
+  if (share === null || tooFew || !iv) return html`${formatPercent(share)}`;
+  return html`${formatPercent(share)}<span class="ci"> (${formatInterval(iv)})</span>`;
+}
+
+/** The probe count, with a muted "too few probes" when the shares beside it say little. */
+export function probesWithNote(probes: number, tooFew: boolean): SafeHtml {
+  return tooFew ? html`${probes}<span class="few" title="fewer than ${MIN_PROBES_FOR_SHARE} resolved probes: shares shown without their intervals"> ${TOO_FEW_PROBES}</span>` : html`${probes}`;
+}
+
+/** One path against its provider's best path, as a list item (bad when significantly worse). */
+export function comparisonItem(c: PathComparison): SafeHtml {
+  return html`<li data-compare="${c.provider}|${c.path}" class="${c.worse ? 'bad' : 'muted'}">${describePathComparison(c)}</li>`;
+}
+
+function shareCell(s: PeriodStats, key: RateKey, cls: string): SafeHtml {
+  return html`<td class="${cls}" data-k="${key}">${shareWithInterval(rateOf(s, key), s.intervals[key], s.tooFewProbes)}</td>`;
 }
 
 function statsCells(s: PeriodStats): SafeHtml[] {
   return [
-    html`<td data-k="probes">${s.probes}</td>`,
-    shareCell(s.shares.inbox, inboxClass(s.shares.inbox), 'inbox'),
-    shareCell(s.shares.spam, badShareClass(s.shares.spam), 'spam'),
+    html`<td data-k="probes">${probesWithNote(s.probes, s.tooFewProbes)}</td>`,
+    shareCell(s, 'inbox', inboxClass(s.shares.inbox)),
+    shareCell(s, 'spam', badShareClass(s.shares.spam)),
     html`<td data-k="tabs" class="${s.resolved && tabsSummary(s) !== '–' ? '' : 'muted'}">${tabsSummary(s)}</td>`,
-    shareCell(s.shares.missing, badShareClass(s.shares.missing), 'missing'),
-    shareCell(s.lateShare, badShareClass(s.lateShare), 'late'),
-    shareCell(s.duplicateShare, badShareClass(s.duplicateShare), 'duplicate'),
+    shareCell(s, 'missing', badShareClass(s.shares.missing)),
+    shareCell(s, 'late', badShareClass(s.lateShare)),
+    shareCell(s, 'duplicate', badShareClass(s.duplicateShare)),
     html`<td data-k="p50">${formatSeconds(s.latencyP50Seconds)}</td>`,
     html`<td data-k="p95">${formatSeconds(s.latencyP95Seconds)}</td>`,
   ];
@@ -62,14 +99,16 @@ function weekTable(rows: WeeklyRow[], withProvider: boolean, id: string): SafeHt
   const body = rows.map((r) => {
     const c = r.current;
     const a = c.authFailures;
-    return html`<tr data-row="${r.provider}|${r.path}">${withProvider ? html`<td class="l">${r.provider}</td>` : ''}<td class="l">${r.path}</td>${statsCells(c)}${changeCell(r.changePp.inbox, true, 'd-inbox')}${changeCell(r.changePp.spam, false, 'd-spam')}${changeCell(r.changePp.missing, false, 'd-missing')}<td data-k="d-p95" class="muted">${r.latencyP95ChangeSeconds === null ? '–' : `${r.latencyP95ChangeSeconds > 0 ? '+' : r.latencyP95ChangeSeconds < 0 ? '−' : '±'}${formatSeconds(Math.abs(r.latencyP95ChangeSeconds))}`}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td></tr>`;
+    return html`<tr data-row="${r.provider}|${r.path}">${withProvider ? html`<td class="l">${r.provider}</td>` : ''}<td class="l">${r.path}</td>${statsCells(c)}${changeCell(r, 'inbox', true)}${changeCell(r, 'spam', false)}${changeCell(r, 'missing', false)}<td data-k="d-p95" class="muted">${r.latencyP95ChangeSeconds === null ? '–' : `${r.latencyP95ChangeSeconds > 0 ? '+' : r.latencyP95ChangeSeconds < 0 ? '−' : '±'}${formatSeconds(Math.abs(r.latencyP95ChangeSeconds))}`}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td></tr>`;
   });
   return html`<div class="table-wrap"><table id="${id}"><thead><tr>${withProvider ? html`<th class="l">provider</th>` : ''}<th class="l">path</th>${STATS_HEAD}<th>Δ inbox</th><th>Δ spam</th><th>Δ missing</th><th>Δ p95</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function headline(r: WeeklyRow): SafeHtml {
   const c = r.current;
-  return html`<div class="card" data-path="${r.path}"><div class="label">${r.path} · inbox</div><div class="value ${inboxClass(c.shares.inbox)}">${formatPercent(c.shares.inbox)}</div><div class="detail">${formatPp(r.changePp.inbox)} vs previous week · spam ${formatPercent(c.shares.spam)} · missing ${formatPercent(c.shares.missing)} · p95 ${formatSeconds(c.latencyP95Seconds)} · ${c.probes} probes</div></div>`;
+  const few = c.tooFewProbes;
+  const ci = few ? html` · <span class="few">${TOO_FEW_PROBES}</span>` : html` · 95 %: ${formatInterval(c.intervals.inbox)}`;
+  return html`<div class="card" data-path="${r.path}"><div class="label">${r.path} · inbox</div><div class="value ${inboxClass(c.shares.inbox)}">${formatPercent(c.shares.inbox)}</div><div class="detail">${formatPp(r.changePp.inbox)} vs previous week${r.changeTests.inbox?.significant ? ' (significant)' : ''}${ci} · spam ${formatShareInterval(c.shares.spam, c.intervals.spam, few)} · missing ${formatShareInterval(c.shares.missing, c.intervals.missing, few)} · p95 ${formatSeconds(c.latencyP95Seconds)} · ${c.probes} probes</div></div>`;
 }
 
 const formatDays = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000} days` : formatSeconds(ms / 1000));
@@ -115,7 +154,8 @@ ${lineChart({ title: 'Daily inbox share per provider × path', labels, series: i
 ${lineChart({ title: 'Delivery latency per path (p95 solid, p50 dashed)', labels, series: latencySeries, format: (v) => formatSeconds(v) })}
 </section>
 <section><h2>By path <span class="hint">all providers</span></h2>${weekTable(report.paths, false, 'by-path')}</section>
-<section><h2>By provider × path <span class="hint">shares of resolved probes; Δ vs the previous period in percentage points</span></h2>${weekTable(report.rows, true, 'by-cell')}</section>
+<section><h2>By provider × path <span class="hint">shares of resolved probes with their 95 % intervals; Δ vs the previous period in percentage points, * where the change is significant (p &lt; 0.05)</span></h2>${weekTable(report.rows, true, 'by-cell')}</section>
+<section><h2>Is one path worse? <span class="hint">spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p</span></h2>${report.comparisons.length ? html`<ul class="plain compare" id="comparisons">${report.comparisons.map(comparisonItem)}</ul>` : html`<p class="muted" id="comparisons">No provider was probed over two paths.</p>`}</section>
 <section class="grid2">
 <div><h2>Authentication failures <span class="hint">verdicts as recorded</span></h2>${authList.length ? html`<ul class="plain" id="auth-failures">${authList}</ul>` : html`<p class="muted">None: every verdict recorded was a pass.</p>`}</div>
 <div><h2>Send errors</h2>${errorList.length ? html`<ul class="plain" id="send-errors">${errorList}</ul>` : html`<p class="muted">None.</p>`}</div>
@@ -129,7 +169,7 @@ ${lineChart({ title: 'Delivery latency per path (p95 solid, p50 dashed)', labels
 <body>
 <header class="top"><h1>${title}</h1><span class="sub" id="period">${formatUtc(report.startMs)} → ${formatUtc(report.endMs)} · compared with the ${formatDays(report.startMs - report.previousStartMs)} before</span>${opts.links?.length ? html`<nav>${opts.links.map((l) => html`<a href="${l.href}">${l.label}</a>`)}</nav>` : ''}</header>
 <main>${body}</main>
-<footer>Shares are of resolved probes (accepted, and seen or past their deadline). Latency: SMTP accept → arrival at the provider; nearest-rank percentiles. Generated by seedwatch ${VERSION}${opts.generatedAtMs !== undefined ? html` at ${formatUtc(opts.generatedAtMs)}` : ''}.</footer>
+<footer>Shares are of resolved probes (accepted, and seen or past their deadline); the range beside a share is its 95 % Wilson interval, where the true share lies with 95 % confidence given the probes seen (held back below ${MIN_PROBES_FOR_SHARE} probes: too few to say). Latency: SMTP accept → arrival at the provider; nearest-rank percentiles. Generated by seedwatch ${VERSION}${opts.generatedAtMs !== undefined ? html` at ${formatUtc(opts.generatedAtMs)}` : ''}.</footer>
 </body></html>
 `;
   return doc.value;

@@ -1,6 +1,7 @@
 /** The report as GitHub-flavoured Markdown (tables), for a wiki page or a pull request. */
-import { formatPercent, formatPp, formatSeconds, formatUtc } from './format.js';
-import { TABS, type PeriodStats, type WeeklyReport, type WeeklyRow } from './weekly-report.js';
+import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
+import { describePathComparison, formatPercent, formatPp, formatSeconds, formatShareInterval, formatUtc, TOO_FEW_PROBES } from './format.js';
+import { TABS, type ChangeKey, type PeriodStats, type WeeklyReport, type WeeklyRow } from './weekly-report.js';
 
 /**
  * Text from data (names, header-derived verdicts) as inert Markdown: table pipes, emphasis,
@@ -25,6 +26,24 @@ export function tabsSummary(s: Pick<PeriodStats, 'counts' | 'shares'>): string {
 function authText(s: PeriodStats): string {
   const a = s.authFailures;
   return `${a.spf} / ${a.dkim} / ${a.dmarc}`;
+}
+
+/** A share with its interval (held back when there are too few probes). */
+function share(s: PeriodStats, k: 'inbox' | 'spam' | 'missing'): string {
+  return formatShareInterval(s.shares[k], s.intervals[k], s.tooFewProbes);
+}
+
+function rate(s: PeriodStats, k: 'late' | 'duplicate'): string {
+  return formatShareInterval(k === 'late' ? s.lateShare : s.duplicateShare, s.intervals[k], s.tooFewProbes);
+}
+
+function probes(s: PeriodStats): string {
+  return s.tooFewProbes ? `${s.probes} (${TOO_FEW_PROBES})` : String(s.probes);
+}
+
+/** A week-over-week change, marked \* when significant (p < 0.05). */
+function change(r: WeeklyRow, k: ChangeKey): string {
+  return `${formatPp(r.changePp[k])}${r.changeTests[k]?.significant ? ' \\*' : ''}`;
 }
 
 function row(cells: string[]): string {
@@ -57,16 +76,16 @@ function weekTable(rows: WeeklyRow[], withProvider: boolean): string[] {
       row([
         ...(withProvider ? [mdText(r.provider)] : []),
         mdText(r.path),
-        String(c.probes),
-        formatPercent(c.shares.inbox),
-        formatPp(r.changePp.inbox),
-        formatPercent(c.shares.spam),
-        formatPp(r.changePp.spam),
+        probes(c),
+        share(c, 'inbox'),
+        change(r, 'inbox'),
+        share(c, 'spam'),
+        change(r, 'spam'),
         tabsSummary(c),
-        formatPercent(c.shares.missing),
-        formatPp(r.changePp.missing),
-        formatPercent(c.lateShare),
-        formatPercent(c.duplicateShare),
+        share(c, 'missing'),
+        change(r, 'missing'),
+        rate(c, 'late'),
+        rate(c, 'duplicate'),
         formatSeconds(c.latencyP50Seconds),
         formatSeconds(c.latencyP95Seconds),
         authText(c),
@@ -83,7 +102,8 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
   out.push(
     `**${formatUtc(report.startMs)} → ${formatUtc(report.endMs)}**, compared with ${formatUtc(report.previousStartMs)} → ${formatUtc(report.startMs)}.`,
     '',
-    'Shares are of resolved probes (accepted, and seen or past their deadline); Δ is the change from the previous period in percentage points. Latency: SMTP accept → arrival at the provider.',
+    'Shares are of resolved probes (accepted, and seen or past their deadline); the range in brackets is the share\'s 95 % interval: where the true share lies with 95 % confidence given the probes seen (held back below ' +
+      `${MIN_PROBES_FOR_SHARE} probes: too few to say). Δ is the change from the previous period in percentage points, \\* where it is significant (p < 0.05). Latency: SMTP accept → arrival at the provider.`,
     '',
   );
   if (report.rows.length === 0) {
@@ -92,6 +112,11 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
   }
   out.push('## By path (all providers)', '', ...weekTable(report.paths, false), '');
   out.push('## By provider × path', '', ...weekTable(report.rows, true), '');
+
+  out.push('## Is one path worse?', '', "Spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p.", '');
+  if (report.comparisons.length === 0) out.push('No provider was probed over two paths.', '');
+  for (const c of report.comparisons) out.push(`- ${mdText(describePathComparison(c))}`);
+  if (report.comparisons.length) out.push('');
 
   const auth = report.rows.filter((r) => r.current.authFailureResults.length > 0);
   out.push('## Authentication failures', '');
@@ -121,13 +146,13 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
         d.day,
         mdText(d.provider),
         mdText(d.path),
-        String(s.probes),
-        formatPercent(s.shares.inbox),
-        formatPercent(s.shares.spam),
+        probes(s),
+        share(s, 'inbox'),
+        share(s, 'spam'),
         tabsSummary(s),
-        formatPercent(s.shares.missing),
-        formatPercent(s.lateShare),
-        formatPercent(s.duplicateShare),
+        share(s, 'missing'),
+        rate(s, 'late'),
+        rate(s, 'duplicate'),
         formatSeconds(s.latencyP50Seconds),
         formatSeconds(s.latencyP95Seconds),
       ]),

@@ -10,10 +10,15 @@ import {
   byProviderThenPath,
   cellKey,
   cellStats,
+  comparePaths,
+  compareShares,
   groupBy,
+  rateCounts,
   rateOf,
   type AuthFailureResult,
   type CellStats,
+  type PathComparison,
+  type ShareComparison,
 } from '../domain/placement-matrix.js';
 import { OUTCOMES } from '../domain/vocabulary.js';
 
@@ -39,6 +44,11 @@ export interface WeeklyRow {
   previous: PeriodStats;
   /** (current share - previous share) x 100; null when either week resolved nothing. */
   changePp: Record<ChangeKey, number | null>;
+  /**
+   * The same changes tested: the difference with its 95 % interval and p-value (current
+   * against previous); `significant` marks a change that is more than week-to-week noise.
+   */
+  changeTests: Record<ChangeKey, ShareComparison | null>;
   latencyP95ChangeSeconds: number | null;
 }
 
@@ -76,6 +86,8 @@ export interface WeeklyReport {
   daily: DailyRow[];
   /** Per UTC day x path, all providers together. */
   dailyLatency: DailyLatency[];
+  /** The current period: each provider's paths against its best path (spam share). */
+  comparisons: PathComparison[];
 }
 
 export interface WeeklyReportOptions {
@@ -102,16 +114,20 @@ function weeklyRow(provider: string, path: string, current: ProbeFact[], previou
   const cur = periodStats(current);
   const prev = periodStats(previous);
   const changePp = {} as Record<ChangeKey, number | null>;
+  const changeTests = {} as Record<ChangeKey, ShareComparison | null>;
   for (const k of CHANGE_KEYS) {
     const a = rateOf(cur, k);
     const b = rateOf(prev, k);
     changePp[k] = a === null || b === null ? null : round((a - b) * 100, CHANGE_DECIMALS);
+    const x = rateCounts(cur, k);
+    const y = rateCounts(prev, k);
+    changeTests[k] = compareShares(x.count, x.of, y.count, y.of);
   }
   const latencyP95ChangeSeconds =
     cur.latencyP95Seconds === null || prev.latencyP95Seconds === null
       ? null
       : round(cur.latencyP95Seconds - prev.latencyP95Seconds, CHANGE_DECIMALS);
-  return { provider, path, current: cur, previous: prev, changePp, latencyP95ChangeSeconds };
+  return { provider, path, current: cur, previous: prev, changePp, changeTests, latencyP95ChangeSeconds };
 }
 
 /** UTC days overlapping [startMs, endMs), clipped to it. */
@@ -162,7 +178,8 @@ export function buildWeeklyReport(facts: ProbeFact[], opts: WeeklyReportOptions)
       dailyLatency.push({ ...d, path: p, latencyP50Seconds: s.latencyP50Seconds, latencyP95Seconds: s.latencyP95Seconds, samples: s.latencySamples });
     }
   }
-  return { startMs, endMs, previousStartMs, days, rows, paths, daily, dailyLatency };
+  const comparisons = comparePaths(rows.map((r) => ({ provider: r.provider, path: r.path, ...r.current })));
+  return { startMs, endMs, previousStartMs, days, rows, paths, daily, dailyLatency, comparisons };
 }
 
 /** Reads the two periods' facts from the ledger and builds the report. */

@@ -102,7 +102,19 @@ describe('HTTP API', () => {
     const byPath = Object.fromEntries(s.cells.map((c: { path: string }) => [c.path, c]));
     expect(byPath.peering).toMatchObject({ provider: 'gmail', accepted: 3, resolved: 3, counts: { inbox: 3, spam: 0 } });
     expect(byPath.transit).toMatchObject({ provider: 'gmail', accepted: 2, resolved: 2, counts: { spam: 2 }, shares: { spam: 1 } });
-    expect(byPath.transit.latencyP50Seconds).toBe(4);
+    // Accepted at t - 59 s (milliseconds), arrived in the whole second t - 55 s, taken as its middle.
+    expect(byPath.transit.latencyP50Seconds).toBe(4.5);
+    // 95 % Wilson intervals beside the shares: 2/2 is 34.238–100 %, 3/3 is 43.850–100 %.
+    expect(byPath.transit.intervals.spam).toEqual([expect.closeTo(0.34238, 5), 1]);
+    expect(byPath.peering.intervals.inbox).toEqual([expect.closeTo(0.438503, 6), 1]);
+    expect(byPath.peering.intervals.spam).toEqual([0, expect.closeTo(0.561497, 6)]);
+    expect(byPath.transit.tooFewProbes).toBe(true);
+    expect(s.minProbes).toBe(10);
+    // transit 2/2 spam against peering 0/3: Fisher's exact p = 0.1, not significant.
+    expect(s.comparisons).toEqual([
+      expect.objectContaining({ provider: 'gmail', path: 'transit', bestPath: 'peering', key: 'spam', n: 2, bestN: 3, diff: 1, worse: false, method: 'fisher', p: expect.closeTo(0.1, 12) }),
+    ]);
+    expect(s.comparisons[0].low).toBeCloseTo(0.135279, 6);
   });
 
   it('/metrics is Prometheus text by default, OpenMetrics on request, and stays correct after both', async () => {

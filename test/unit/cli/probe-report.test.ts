@@ -29,8 +29,33 @@ describe('probe report', () => {
     expect(r.ok).toBe(false);
     expect(r.thresholds.filter((t) => t.failed).map((t) => `${t.provider}/${t.path}:${t.rule}`)).toEqual(['gmail/transit:spam>0.2', 'outlook/peering:missing>0']);
     const text = renderProbeTable(r);
-    expect(text).toMatch(/^gmail\s+transit\s+1\s+0%\s+100%/m);
+    // One probe per cell: shares without intervals, and the row says why.
+    expect(text).toMatch(/^gmail\s+transit\s+1\s+0%\s+100%\s+0%\s+0%\s+0%\s+0%\s+0\s+4\.0s\s+4\.0s\s+too few probes$/m);
     expect(text).toContain('THRESHOLDS FAILED');
+    expect(cell('gmail', 'transit').tooFewProbes).toBe(true);
+  });
+
+  it('shows each share with its 95 % interval once there are enough probes, and compares the paths', () => {
+    const many = [
+      ...Array.from({ length: 12 }, (_, i) => row(`P${i}`, 'peering', 'gmail')),
+      ...Array.from({ length: 12 }, (_, i) => row(`T${i}`, 'transit', 'gmail', { outcome: i < 3 ? 'spam' : 'inbox' })),
+    ];
+    const r = buildProbeReport(many, new Map(), [], 30, 'C');
+    const transit = r.cells.find((c) => c.path === 'transit')!;
+    // Wilson 95 % by hand: 3/12 is 8.894–53.230 %, 9/12 is 46.770–91.106 %, 0/12 is 0–24.249 %.
+    expect(transit.tooFewProbes).toBe(false);
+    expect(transit.intervals.spam![0]).toBeCloseTo(0.088942, 6);
+    expect(transit.intervals.spam![1]).toBeCloseTo(0.532305, 6);
+    expect(transit.intervals.failed).toEqual([0, expect.closeTo(0.242494, 6)]);
+    const text = renderProbeTable(r);
+    expect(text).toMatch(/^gmail\s+transit\s+12\s+75% \(47–91%\)\s+25% \(8\.9–53%\)\s+0% \(0–24%\)/m);
+    expect(text).not.toContain('too few probes');
+    // 3/12 against 0/12: Newcombe -4.11 to 53.23 points, Fisher's exact p = 0.2174.
+    expect(text).toContain('  transit is not distinguishable from peering for gmail: spam +25.0 pp (−4.1 to +53.2 pp), p = 0.22\n');
+    expect(r.comparisons).toEqual([expect.objectContaining({ provider: 'gmail', path: 'transit', bestPath: 'peering', worse: false, method: 'fisher', p: expect.closeTo(0.217391, 6) })]);
+    // The JSON carries the intervals beside the shares.
+    const json = JSON.parse(JSON.stringify(r));
+    expect(json.cells[1].intervals.inbox).toEqual([expect.closeTo(0.467695, 6), expect.closeTo(0.911058, 6)]);
   });
 
   it('holds when no cell breaks a threshold', () => {

@@ -59,7 +59,7 @@ describe('seedwatch report', () => {
 
     const stdout = sink();
     expect(await reportCommand({ config, week: true, format: 'md' }, { clock, stdout, stderr: sink() })).toBe(0);
-    expect(stdout.text).toContain('| gmail | transit | 70 | 70.0% | −30.0 pp | 30.0% | +30.0 pp |');
+    expect(stdout.text).toContain('| gmail | transit | 70 | 70.0% (58–79%) | −30.0 pp \\* | 30.0% (21–42%) | +30.0 pp \\* |');
 
     const json = sink();
     expect(await reportCommand({ config, format: 'json' }, { clock, stdout: json, stderr: sink() })).toBe(0);

@@ -90,6 +90,31 @@ describe('CSV (RFC 4180)', () => {
     expect(day[col('until')]).toBe('2026-11-20T00:00:00.000Z');
   });
 
+  it('carries the 95 % intervals, the week-over-week p-values and the comparison with the best path', () => {
+    const rows = parseCsv(renderWeeklyCsv(report));
+    const col = (name: string) => WEEKLY_CSV_COLUMNS.indexOf(name as (typeof WEEKLY_CSV_COLUMNS)[number]);
+    // The columns of the first release keep their positions; the new ones follow.
+    expect(WEEKLY_CSV_COLUMNS.indexOf('duplicate_change_pp')).toBe(col('inbox_low') - 1);
+    const gt = rows.find((r) => r[0] === 'week' && r[3] === 'gmail' && r[4] === 'transit')!;
+    // Wilson 95 % of 21/70: 20.5366–41.5443 % (computed by hand from the formula).
+    expect(gt[col('spam_low')]).toBe('0.205366');
+    expect(gt[col('spam_high')]).toBe('0.415443');
+    expect(gt[col('too_few_probes')]).toBe('false');
+    // 21/70 against 0/70 last week: z = 4.97, p = 6.7e-7 (6 decimals).
+    expect(gt[col('spam_change_p')]).toBe('0.000001');
+    expect(gt[col('spam_best_path')]).toBe('peering');
+    expect(gt[col('spam_vs_best_pp')]).toBe('30');
+    expect(gt[col('spam_vs_best_low_pp')]).toBe('19.200934');
+    // outlook/transit 7/63 spam against peering's 0/70: Fisher's exact p = 0.004448.
+    const ot = rows.find((r) => r[0] === 'week' && r[3] === 'outlook' && r[4] === 'transit')!;
+    expect(ot[col('spam_vs_best_p')]).toBe('0.004448');
+    expect(ot[col('spam_vs_best_high_pp')]).toBe('21.204656');
+    // The best path itself, a path total, a previous week and a day carry no comparison.
+    const gp = rows.find((r) => r[0] === 'week' && r[3] === 'gmail' && r[4] === 'peering')!;
+    expect(gp[col('spam_best_path')]).toBe('');
+    expect(rows.slice(1).filter((r) => r[0] !== 'week').every((r) => r[col('spam_change_p')] === '' && r[col('spam_best_path')] === '')).toBe(true);
+  });
+
   it('quotes commas and quotes, and defuses spreadsheet formulas, in names', () => {
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
@@ -106,12 +131,18 @@ describe('Markdown', () => {
     const md = renderWeeklyMarkdown(report);
     expect(md).toContain('# seedwatch weekly report');
     expect(md).toContain('**2026-11-16 00:00:00 UTC → 2026-11-23 00:00:00 UTC**');
-    expect(md).toContain('| gmail | transit | 70 | 70.0% | −30.0 pp | 30.0% | +30.0 pp | – | 0.0% | ±0.0 pp | 0.0% | 0.0% | 15 s | 30 s | 0 / 21 / 0 | 0 |');
-    expect(md).toContain('| gmail | peering | 70 | 90.0% | +10.0 pp | 0.0% | −10.0 pp | promotions 10.0% |');
-    expect(md).toContain('| peering | 141 | 90.0% |');
+    // Intervals by hand (Wilson 95 %): 49/70 58.5–79.5 %, 21/70 20.5–41.5 %, 0/70 0–5.2 %.
+    // Both changes of gmail/transit are significant (z = 4.97, p < 0.001): marked \*.
+    expect(md).toContain('| gmail | transit | 70 | 70.0% (58–79%) | −30.0 pp \\* | 30.0% (21–42%) | +30.0 pp \\* | – | 0.0% (0–5.2%) | ±0.0 pp | 0.0% (0–5.2%) | 0.0% (0–5.2%) | 15 s | 30 s | 0 / 21 / 0 | 0 |');
+    // 63/70 inbox against 56/70: z = 1.66, p = 0.098, not significant; spam 0/70 against
+    // 7/70: Fisher's p = 0.013, significant.
+    expect(md).toContain('| gmail | peering | 70 | 90.0% (81–95%) | +10.0 pp | 0.0% (0–5.2%) | −10.0 pp \\* | promotions 10.0% |');
+    expect(md).toContain('| peering | 141 | 90.0% (84–94%) |');
     expect(md).toContain('- outlook / transit: dmarc=fail ×7, spf=softfail ×7');
     expect(md).toContain('- outlook / transit: rejected ×7');
-    expect(md).toContain('| 2026-11-19 | gmail | transit | 10 | 70.0% | 30.0% |');
+    expect(md).toContain('| 2026-11-19 | gmail | transit | 10 | 70.0% (40–89%) | 30.0% (11–60%) |');
+    expect(md).toContain('- transit is worse than peering for gmail: spam +30.0 pp (19.2–41.5 pp), p &lt; 0.001');
+    expect(md).toContain('- transit is worse than peering for outlook: spam +11.1 pp (3.5–21.2 pp), p = 0.004');
     // Every table row has the header's number of cells.
     const tables = md.split('\n\n').filter((b) => b.startsWith('|'));
     expect(tables).toHaveLength(3);
@@ -143,6 +174,8 @@ describe('JSON', () => {
     const { schema, start, end, previousStart, ...rest } = doc;
     expect(rest).toEqual(JSON.parse(JSON.stringify(report)));
     expect(doc.rows[1].changePp.spam).toBe(30);
+    expect(doc.rows[1].current.intervals.spam).toEqual([expect.closeTo(0.205366, 6), expect.closeTo(0.415443, 6)]);
+    expect(doc.comparisons.map((c: { provider: string; path: string; bestPath: string }) => `${c.provider}/${c.path}<${c.bestPath}`)).toEqual(['gmail/transit<peering', 'outlook/transit<peering']);
   });
 });
 
@@ -163,11 +196,30 @@ describe('HTML', () => {
   it('shows the numbers in the provider x path table', () => {
     const page = renderWeeklyHtml(report);
     const row = page.match(/<tr data-row="outlook\|transit">.*?<\/tr>/)![0];
-    expect(row).toContain('<td class="warn" data-k="inbox">88.9%</td>');
-    expect(row).toContain('<td class="bad" data-k="d-inbox">−11.1 pp</td>');
+    // 56/63: Wilson 78.8–94.5 %; the change from 70/70 is significant (Fisher's p = 0.0044).
+    expect(row).toContain('<td class="warn" data-k="inbox">88.9%<span class="ci"> (79–95%)</span></td>');
+    expect(row).toContain('<td class="bad" data-k="d-inbox" data-sig="yes" title="−11.1 pp (−21.2 to −3.5 pp), p = 0.004: significant">−11.1 pp<span class="sig"> *</span></td>');
+    expect(row).toContain('<td class="muted" data-k="d-missing" data-sig="no"');
     expect(row).toContain('<td data-k="p95">40 s</td>');
     expect(row).toContain('data-k="auth" class="bad">7 / 0 / 7</td>');
     expect(row).toContain('data-k="errors" class="bad">7</td>');
+  });
+
+  it('says which path is worse, per provider', () => {
+    const page = renderWeeklyHtml(report);
+    expect(page).toContain('<li data-compare="gmail|transit" class="bad">transit is worse than peering for gmail: spam +30.0 pp (19.2–41.5 pp), p &lt; 0.001</li>');
+    expect(page).toContain('<li data-compare="outlook|transit" class="bad">transit is worse than peering for outlook: spam +11.1 pp (3.5–21.2 pp), p = 0.004</li>');
+  });
+
+  it('holds the intervals back below the minimum count, with a muted note', () => {
+    const few = buildWeeklyReport(facts.filter((f) => f.createdAtMs >= END_MS - 86_400_000), { endMs: END_MS });
+    const row = renderWeeklyHtml(few).match(/<tr data-row="gmail\|transit">.*?<\/tr>/)![0];
+    expect(row).toContain('<td data-k="probes">10</td>');
+    const fewer = buildWeeklyReport(facts.filter((f) => f.createdAtMs >= END_MS - 86_400_000 && f.createdAtMs < END_MS - 3_600_000 * 15), { endMs: END_MS });
+    const r2 = renderWeeklyHtml(fewer).match(/<tr data-row="gmail\|transit">.*?<\/tr>/)![0];
+    expect(r2).toContain('<td data-k="probes">9<span class="few" title="fewer than 10 resolved probes: shares shown without their intervals"> too few probes</span></td>');
+    expect(r2).not.toContain('class="ci"');
+    expect(renderWeeklyMarkdown(fewer)).toContain('| gmail | transit | 9 (too few probes) | 33.3% |');
   });
 
   it('escapes header-derived text and names', () => {

@@ -148,6 +148,58 @@ describe('weekly report from a known two-week ledger', () => {
     expect(report.dailyLatency).toHaveLength(14);
   });
 
+  it('every share carries its 95 % Wilson interval (values computed by hand from the counts)', () => {
+    const gt = row('gmail', 'transit').current;
+    // 21/70 spam: 20.5366–41.5443 %; 49/70 inbox: the complement, 58.4557–79.4634 %.
+    expect(gt.intervals.spam![0]).toBeCloseTo(0.205366, 6);
+    expect(gt.intervals.spam![1]).toBeCloseTo(0.415443, 6);
+    expect(gt.intervals.inbox![0]).toBeCloseTo(0.584557, 6);
+    expect(gt.intervals.inbox![1]).toBeCloseTo(0.794634, 6);
+    // 0/70: from exactly 0 to 5.2023 %.
+    expect(gt.intervals.missing).toEqual([0, expect.closeTo(0.052023, 6)]);
+    // Rates too: outlook/peering late 3/70 (1.4682–11.8597 %), outlook/transit duplicates 7/63
+    // (5.4875–21.2047 %), send failures 7/70 of all probes (4.9294–19.2329 %).
+    const op = row('outlook', 'peering').current;
+    expect(op.intervals.late![0]).toBeCloseTo(0.0146815, 6);
+    expect(op.intervals.late![1]).toBeCloseTo(0.118597, 6);
+    const ot = row('outlook', 'transit').current;
+    expect(ot.intervals.duplicate![0]).toBeCloseTo(0.054875, 6);
+    expect(ot.intervals.failed![1]).toBeCloseTo(0.192329, 6);
+    expect(gt.tooFewProbes).toBe(false);
+    // A day of 10 probes is at the minimum; an empty cell has no interval.
+    expect(report.daily.every((d) => d.stats.tooFewProbes === (d.stats.resolved < 10))).toBe(true);
+    expect(buildWeeklyReport([], { endMs: END_MS }).rows).toEqual([]);
+  });
+
+  it('tests each week-over-week change: gmail/transit spam is significant, gmail/peering inbox is not', () => {
+    // 21/70 against 0/70: pooled z = 4.9705, p = 6.678e-7 (z-test: every expected count >= 5).
+    const gt = row('gmail', 'transit').changeTests.spam!;
+    expect(gt).toMatchObject({ method: 'z', significant: true });
+    expect(gt.p).toBeCloseTo(6.678e-7, 9);
+    expect(gt.diff).toBeCloseTo(0.3, 12);
+    // 63/70 against 56/70: z = 1.657, p = 0.0976: not significant.
+    const gp = row('gmail', 'peering').changeTests;
+    expect(gp.inbox).toMatchObject({ method: 'z', significant: false });
+    expect(gp.inbox!.p).toBeCloseTo(0.097553, 6);
+    // 0/70 against 7/70: an expected count of 3.5, so Fisher's exact test: p = 0.013350.
+    expect(gp.spam).toMatchObject({ method: 'fisher', significant: true });
+    expect(gp.spam!.p).toBeCloseTo(0.01335, 6);
+    expect(gp.spam!.low).toBeCloseTo(-0.192329, 6);
+    expect(gp.spam!.high).toBeCloseTo(-0.02735, 6);
+  });
+
+  it("compares each provider's paths with its best path (spam)", () => {
+    expect(report.comparisons).toHaveLength(2);
+    const [g, o] = report.comparisons;
+    expect(g).toMatchObject({ provider: 'gmail', path: 'transit', bestPath: 'peering', key: 'spam', n: 70, bestN: 70, worse: true, method: 'z' });
+    expect(g.low).toBeCloseTo(0.192009, 6);
+    expect(g.high).toBeCloseTo(0.415443, 6);
+    // 7/63 against 0/70: Fisher's exact p = 0.0044476.
+    expect(o).toMatchObject({ provider: 'outlook', path: 'transit', bestPath: 'peering', n: 63, bestN: 70, worse: true, method: 'fisher' });
+    expect(o.p).toBeCloseTo(0.0044476, 7);
+    expect(o.diff).toBeCloseTo(1 / 9, 12);
+  });
+
   it('buildWeeklyReport on the same facts is the same report (the ledger only supplies facts)', () => {
     expect(buildWeeklyReport(facts, { endMs: END_MS })).toEqual(report);
   });
