@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokenSource } from '../../../agent/auth/access-token-source.js';
 import { expandTokenUrl, lineageOf, pathOAuth2Credentials, seedOAuth2Credentials, type OAuth2Credentials } from '../../../agent/auth/oauth2-credentials.js';
@@ -18,6 +19,26 @@ import { imapAuth, imapLoginRefused } from '../../../agent/watch/imap-auth.js';
 import { mailboxErrorKind } from '../../../agent/watch/watch-error.js';
 import { freePort } from '../../helpers/ports.js';
 import { startOAuthServer, type OAuthServer } from '../../helpers/oauth-server.js';
+
+/** The tables of a SQLite database that hold `needle` in some text or blob value, read through a connection of its own. */
+function tablesContaining(file: string, needle: string): string[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+    return tables.filter((t) =>
+      (db.prepare(`SELECT * FROM "${t.replace(/"/g, '""')}"`).raw().all() as unknown[][]).some((row) =>
+        row.some((v) => (typeof v === 'string' && v.includes(needle)) || (Buffer.isBuffer(v) && v.includes(Buffer.from(needle)))),
+      ),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** The database file and its -wal and -journal files, as bytes. */
+function bytesOnDisk(file: string): Buffer {
+  return Buffer.concat([file, `${file}-wal`, `${file}-journal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+}
 
 const presets = loadPresets();
 const USER = 'seed.one@gmail.test';
@@ -245,7 +266,16 @@ describe('token endpoint and access token source (loopback token endpoint)', () 
       expect(rows[0].key).toBe(`oauth2.refresh-token.${lineageOf(c)}`);
       expect(rows[0].value).toMatch(/^v1:/);
       expect(rows[0].value).not.toContain(rotated);
-      expect(readFileSync(file).includes(Buffer.from(rotated))).toBe(false);
+      // Nowhere in the database either, read the way SQLite reads it (a second connection
+      // sees what is still in the -wal file), then byte for byte once the WAL is checkpointed
+      // into the main file. A value written in clear is found by both: the canary proves it.
+      const canary = `plain-canary-${rotated.length}-${Date.now()}`;
+      await ledger.setState('test.canary', canary);
+      expect(tablesContaining(file, canary)).toEqual(['kv']);
+      expect(tablesContaining(file, rotated)).toEqual([]);
+      ledger.db.pragma('wal_checkpoint(TRUNCATE)');
+      expect(bytesOnDisk(file).includes(Buffer.from(canary))).toBe(true);
+      expect(bytesOnDisk(file).includes(Buffer.from(rotated))).toBe(false);
       expect(statSync(join(dir, 'oauth2-store.key')).mode & 0o777).toBe(0o600);
       await ledger.close();
 
