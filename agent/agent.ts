@@ -1,19 +1,21 @@
 /**
- * The composition root: the one place that wires config, ledger, paths, watchers,
- * reconciler, metrics, HTTP and scheduler. Every module gets its collaborators from here.
+ * The composition root: the one place that builds the ledger, the OAuth2 token store, the
+ * paths, watchers, reconciler, metrics, HTTP, pages, scheduler and mailer, for every mode:
+ * the daemon and `probe` and `demo` (startAgent), `probe --send-only` (sendOnce), `check`'s
+ * live part (connectivity) and `report` (openReadOnlyLedger). Every module gets its
+ * collaborators from here; the CLI only parses arguments and prints.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
 import { systemClock, type Clock } from './clock.js';
-import { checkSecrets, ConfigError, secretResolver, type Config } from './config/load-config.js';
-import { fanOut, type AgentEvents } from './events.js';
+import { checkSecrets, ConfigError, secretResolver, type Config, type SecretResolver } from './config/load-config.js';
+import { fanOut, noopEvents, type AgentEvents } from './events.js';
 import { createApp, listen, type Readiness } from './http/server.js';
 import type { Ledger } from './ledger/ledger.js';
 import { ledgerPath, SqliteLedger } from './ledger/sqlite-ledger.js';
 
 export { ledgerPath };
-import { createLogger, type Logger } from './log.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { OAuth2Tokens } from './auth/oauth2-tokens.js';
 import { createProbeIdFactory } from './probe-id.js';
@@ -24,6 +26,9 @@ import { Reconciler } from './watch/reconciler.js';
 import { WeeklyMailer } from './report/weekly-mailer.js';
 import { watchAll, type WatchAll } from './watch/watch-all.js';
 import type { MailboxHealth } from './watch/mailbox-watcher.js';
+import { mountPages } from './pages/mount-pages.js';
+import { verifyPath } from './send/verify-path.js';
+import { inspectSeed, type SeedInspection } from './watch/inspect-seed.js';
 
 /** Shutdown must finish within this (SIGTERM → exit); what is not done by then is abandoned. */
 export const SHUTDOWN_BUDGET_MS = 9_000;
@@ -39,8 +44,8 @@ export interface AgentOptions {
   http?: boolean;
   /** Extra listeners (e.g. `probe`'s live progress). */
   events?: Partial<AgentEvents>;
-  /** Extra routes (status page, weekly report). */
-  mount?: (app: express.Express, guard: express.RequestHandler, agent: Agent) => void;
+  /** Serve the status page and the weekly report (default false: only /metrics, health, API). */
+  pages?: boolean;
   /** Ledger file; default <dataDir>/ledger.sqlite. */
   ledgerFile?: string;
 }
@@ -182,7 +187,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       readiness,
       token: config.http.token ? resolveSecret(config.http.token, 'http.token') : undefined,
       protectMetrics: config.http.protectMetrics,
-      mount: opts.mount ? (a, guard) => opts.mount!(a, guard, agent) : undefined,
+      mount: opts.pages
+        ? (a, guard) =>
+            mountPages(a, guard, {
+              ledger,
+              clock,
+              mailboxes: () =>
+                watchers.health().map((h) => ({ seed: h.seed, provider: h.provider, up: h.up, connectedOnce: h.connectedOnce, lastError: h.lastError?.message })),
+            })
+        : undefined,
     });
     try {
       server = await listen(app, config.listen);
@@ -205,4 +218,76 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     'seedwatch agent started',
   );
   return agent;
+}
+
+/** What every one-shot command needs: the config's secrets, the ledger, the token store. */
+interface OneShot {
+  resolveSecret: SecretResolver;
+  ledger: SqliteLedger;
+  oauth2: OAuth2Tokens;
+}
+
+async function oneShot<T>(config: Config, env: NodeJS.ProcessEnv, logger: Logger, clock: Clock, body: (r: OneShot) => Promise<T>): Promise<T> {
+  // The daemon's ledger holds rotated OAuth2 refresh tokens: every command uses (and saves) the same.
+  const ledger = SqliteLedger.open(ledgerPath(config));
+  try {
+    const oauth2 = OAuth2Tokens.withLedger(ledger, config.dataDirAbs, { clock, log: logger });
+    return await body({ resolveSecret: secretResolver(config, env), ledger, oauth2 });
+  } finally {
+    await ledger.close();
+  }
+}
+
+export interface OneShotOptions {
+  config: Config;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/**
+ * `seedwatch probe --send-only`: one cycle now into the ledger, without watching. A daemon on
+ * the same ledger counts these probes in its metrics from its next start (it counts only what
+ * it recorded itself while running).
+ */
+export async function sendOnce(opts: OneShotOptions): Promise<CycleResult> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger();
+  const clock = opts.clock ?? systemClock;
+  return oneShot(config, opts.env ?? process.env, logger, clock, async ({ resolveSecret, ledger, oauth2 }) => {
+    const paths = createPaths(config, resolveSecret, logger, clock, oauth2);
+    try {
+      return await runCycle({ config, paths, ledger, clock, events: noopEvents, logger, idFactory: createProbeIdFactory(), resolveSecret });
+    } finally {
+      await closePaths(paths);
+    }
+  });
+}
+
+export interface ConnectivityReport {
+  seeds: SeedInspection[];
+  paths: { path: string; ok: boolean; detail: string }[];
+}
+
+/** `seedwatch check`'s live part: log into every seed (folder map, capabilities), verify every path. */
+export async function connectivity(opts: OneShotOptions): Promise<ConnectivityReport> {
+  const { config } = opts;
+  const logger = opts.logger ?? silentLogger();
+  const clock = opts.clock ?? systemClock;
+  return oneShot(config, opts.env ?? process.env, logger, clock, async ({ resolveSecret, oauth2 }) => {
+    const seedsP = Promise.all(config.seeds.map((s) => inspectSeed(s, resolveSecret, { oauth2 })));
+    const paths = createPaths(config, resolveSecret, logger, clock, oauth2);
+    try {
+      const verified = await Promise.all(paths.map((p) => verifyPath(p)));
+      return { seeds: await seedsP, paths: verified.map((v, i) => ({ path: paths[i].name, ok: v.ok, detail: v.detail })) };
+    } finally {
+      await closePaths(paths);
+      await seedsP.catch(() => undefined);
+    }
+  });
+}
+
+/** `seedwatch report`: the ledger, read-only (a live agent may be writing it). */
+export function openReadOnlyLedger(config: Config): Ledger {
+  return SqliteLedger.open(ledgerPath(config), { readonly: true });
 }

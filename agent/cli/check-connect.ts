@@ -1,34 +1,13 @@
-import { secretResolver, type Config } from '../config/load-config.js';
-import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
-import { systemClock } from '../clock.js';
-import { ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
-import { silentLogger } from '../log.js';
-import { closePaths, createPaths } from '../send/create-paths.js';
-import { verifyPath } from '../send/verify-path.js';
-import { inspectSeed, type SeedInspection } from '../watch/inspect-seed.js';
+import type { Config } from '../config/load-config.js';
+import type { ConnectivityReport } from '../agent.js';
 import { formatTable } from './common.js';
 
-export interface ConnectivityReport {
-  seeds: SeedInspection[];
-  paths: { path: string; ok: boolean; detail: string }[];
-}
+export type { ConnectivityReport };
 
 /** Log into every seed (folder map with the rule that chose each folder, capabilities) and verify every path. */
 export async function connectivityReport(cfg: Config, env: NodeJS.ProcessEnv = process.env): Promise<ConnectivityReport> {
-  const resolve = secretResolver(cfg, env);
-  // The daemon's ledger holds rotated OAuth2 refresh tokens: check uses (and saves) the same.
-  const ledger = SqliteLedger.open(ledgerPath(cfg));
-  const oauth2 = OAuth2Tokens.withLedger(ledger, cfg.dataDirAbs);
-  const seedsP = Promise.all(cfg.seeds.map((s) => inspectSeed(s, resolve, { oauth2 })));
-  const paths = createPaths(cfg, resolve, silentLogger(), systemClock, oauth2);
-  try {
-    const verified = await Promise.all(paths.map((p) => verifyPath(p)));
-    return { seeds: await seedsP, paths: verified.map((v, i) => ({ path: paths[i].name, ok: v.ok, detail: v.detail })) };
-  } finally {
-    await closePaths(paths);
-    await seedsP.catch(() => undefined);
-    await ledger.close();
-  }
+  const { connectivity } = await import('../agent.js');
+  return connectivity({ config: cfg, env });
 }
 
 export function printConnectivity(r: ConnectivityReport, out: NodeJS.WritableStream = process.stdout): void {

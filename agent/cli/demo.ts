@@ -69,8 +69,7 @@ export async function demoCommand(opts: { dataDir?: string; listen: string }): P
     writeFileSync(file, yaml, { mode: 0o600 });
     const config = loadConfig(file);
     const { startAgent } = await import('../agent.js');
-    const { mountDefaultPages } = await import('./pages.js');
-    agent = await startAgent({ config, env: process.env, logger, mount: mountDefaultPages });
+    agent = await startAgent({ config, env: process.env, logger, pages: true });
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`seedwatch demo: ${err.message}\n`);
     else process.stderr.write(`seedwatch demo: cannot start: ${(err as Error).message}\n`);

@@ -1,10 +1,6 @@
-import { systemClock } from '../clock.js';
-import { secretResolver, type Config } from '../config/load-config.js';
-import { noopEvents } from '../events.js';
-import { ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
+import type { Config } from '../config/load-config.js';
 import { createLogger, type Logger } from '../log.js';
-import { createProbeIdFactory } from '../probe-id.js';
-import { closePaths, createPaths, runCycle, type CycleResult } from '../send/run-cycle.js';
+import type { CycleResult } from '../send/run-cycle.js';
 import { formatTable } from './common.js';
 
 export interface ProbeSendOnlyOptions {
@@ -22,25 +18,8 @@ export interface ProbeSendOnlyOptions {
 export async function probeSendOnly(cfg: Config, opts: ProbeSendOnlyOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
   const logger = opts.logger ?? createLogger({ level: process.env.SEEDWATCH_LOG_LEVEL ?? 'warn' });
-  const resolveSecret = secretResolver(cfg, opts.env ?? process.env);
-  const ledger = SqliteLedger.open(ledgerPath(cfg));
-  const paths = createPaths(cfg, resolveSecret, logger, systemClock);
-  let result: CycleResult;
-  try {
-    result = await runCycle({
-      config: cfg,
-      paths,
-      ledger,
-      clock: systemClock,
-      events: noopEvents,
-      logger,
-      idFactory: createProbeIdFactory(),
-      resolveSecret,
-    });
-  } finally {
-    await closePaths(paths);
-    await ledger.close();
-  }
+  const { sendOnce } = await import('../agent.js');
+  const result = await sendOnce({ config: cfg, env: opts.env ?? process.env, logger });
   out.write(opts.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : formatCycle(result));
   return result.probes.every((p) => p.row?.status === 'accepted') ? 0 : 1;
 }

@@ -2,7 +2,6 @@ import { ConfigError } from '../config/load-config.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 import { createLogger } from '../log.js';
 import { loadConfigOrReport } from './common.js';
-import { mountDefaultPages } from './pages.js';
 
 /** `seedwatch run`: the daemon, until SIGTERM/SIGINT. */
 export async function runCommand(opts: { config: string }): Promise<number> {
@@ -12,7 +11,7 @@ export async function runCommand(opts: { config: string }): Promise<number> {
   const { startAgent } = await import('../agent.js');
   let agent;
   try {
-    agent = await startAgent({ config, logger, mount: mountDefaultPages });
+    agent = await startAgent({ config, logger, pages: true });
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
     else logger.error({ err: (err as Error).message }, 'cannot start');

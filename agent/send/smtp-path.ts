@@ -1,5 +1,5 @@
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
-import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
+import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import { smtpXOAuth2Auth } from '../auth/smtp-xoauth2.js';
 import type { Clock } from '../clock.js';
 import type { PathConfig, SecretResolver } from '../config/load-config.js';
@@ -143,5 +143,8 @@ function buildAuth(cfg: PathConfig, index: number, deps: PathDeps): SMTPConnecti
   if (!auth) return undefined;
   const field = `paths[${index}].smtp.auth`;
   if (auth.pass) return { user: auth.user, pass: deps.resolveSecret(auth.pass, `${field}.pass`).reveal() };
-  return smtpXOAuth2Auth((deps.oauth2 ?? new OAuth2Tokens()).forPath(cfg, index, deps.resolveSecret), auth.user);
+  // The composition root's token store (rotated refresh tokens live in the ledger); never a
+  // throw-away one made up here, which would refresh with a revoked token after a rotation.
+  if (!deps.oauth2) throw new Error(`${field}.oauth2: an OAuth2 relay needs the agent's token store, and none was given`);
+  return smtpXOAuth2Auth(deps.oauth2.forPath(cfg, index, deps.resolveSecret), auth.user);
 }

@@ -1,5 +1,5 @@
 import { OAuth2Error } from '../auth/oauth2-error.js';
-import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
+import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import type { SecretResolver, SeedConfig } from '../config/load-config.js';
 import { SecretError } from '../config/secret.js';
 import { WatchError } from './watch-error.js';
@@ -13,8 +13,9 @@ export type ImapAuth = { user: string; pass: string } | { user: string; accessTo
 /**
  * The login credentials of one seed, resolved at each (re)connect so a rotated secret file is
  * picked up without a restart. OAuth2 seeds get an access token from `tokens` (cached until
- * shortly before expiry, refreshed from the refresh token otherwise); without `tokens` a
- * throw-away cache is used (no reuse between calls, nothing persisted).
+ * shortly before expiry, refreshed from the refresh token otherwise). The token store is the
+ * composition root's (rotated refresh tokens persist in the ledger): without it an OAuth2 seed
+ * cannot log in, and says so — no throw-away store is made up here.
  *
  * Throws WatchError SECRET_UNAVAILABLE (a secret cannot be read) or OAuth2Error (the token
  * endpoint refused or failed; `authenticationFailed` set when the grant itself was refused).
@@ -24,7 +25,8 @@ export async function imapAuth(seed: SeedConfig, resolveSecret: SecretResolver, 
   const a = seed.imap.auth;
   try {
     if (a.kind === 'oauth2') {
-      const source = (tokens ?? new OAuth2Tokens()).forSeed(seed, resolveSecret);
+      if (!tokens) throw new WatchError('OAUTH2_UNSUPPORTED', `seed ${seed.name}: an OAuth2 login needs the agent's token store, and none was given`);
+      const source = tokens.forSeed(seed, resolveSecret);
       return { user: seed.imap.user, accessToken: (await source.accessToken()).reveal() };
     }
     const secret = resolveSecret(a.password, a.fieldPath);
@@ -44,8 +46,8 @@ export async function imapAuth(seed: SeedConfig, resolveSecret: SecretResolver, 
  * not a fresh one, so a refresh may well fix it); false for passwords, for failures before the
  * server was asked (token endpoint, secrets) and for a fresh token refused (retry slowly).
  */
-export function imapLoginRefused(auth: ImapAuth | null, err: unknown, tokens: OAuth2Tokens): boolean {
-  if (!auth || !('accessToken' in auth) || err instanceof OAuth2Error) return false;
+export function imapLoginRefused(auth: ImapAuth | null, err: unknown, tokens: OAuth2Tokens | null): boolean {
+  if (!tokens || !auth || !('accessToken' in auth) || err instanceof OAuth2Error) return false;
   if ((err as { authenticationFailed?: unknown })?.authenticationFailed !== true) return false;
   return tokens.invalidateAccessToken(auth.accessToken);
 }

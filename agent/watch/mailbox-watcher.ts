@@ -18,7 +18,7 @@ import { recordMailboxError } from '../record/recorder.js';
 import { DEFAULT_BACKOFF, reconnectDelayMs, type BackoffPolicy } from './backoff.js';
 import type { ScanContext, WatchedFolder } from './folder-scan.js';
 import { IdleFolderSession, PollSession, type FolderSessionLike, type SessionHooks } from './folder-session.js';
-import { OAuth2Tokens } from '../auth/oauth2-tokens.js';
+import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import { imapAuth, imapLoginRefused, type ImapAuth } from './imap-auth.js';
 import { imapClientOptions } from './imap-client.js';
 import { describeError, mailboxErrorKind, WatchError } from './watch-error.js';
@@ -50,8 +50,8 @@ export interface MailboxWatcherOptions {
   /** Extra imapflow options (tests: a private CA in tls.ca). Never used to weaken TLS. */
   imapOptions?: Partial<ImapFlowOptions>;
   /**
-   * OAuth2 access tokens of oauth2 seeds (shared cache, rotated refresh tokens persisted by the
-   * composition root); default: a cache of this watcher's own, in memory only.
+   * OAuth2 access tokens of oauth2 seeds (the composition root's store: shared cache, rotated
+   * refresh tokens persisted in the ledger). Required for oauth2 seeds.
    */
   oauth2?: OAuth2Tokens;
 }
@@ -123,7 +123,7 @@ export class MailboxWatcher {
   private wake: (() => void) | null = null;
   private endSession: ((err: unknown) => void) | null = null;
   private readonly state: MailboxHealth;
-  private readonly oauth2: OAuth2Tokens;
+  private readonly oauth2: OAuth2Tokens | null;
   /** Per watched folder: the start of its latest complete scan (or unchanged check) this session. */
   private readonly scannedFrom = new Map<string, number>();
   /** Credentials of the last connect attempt (to drop an access token the server refused). */
@@ -134,7 +134,7 @@ export class MailboxWatcher {
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.log ?? silentLogger()).child({ seed: opts.seed.name });
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
-    this.oauth2 = opts.oauth2 ?? new OAuth2Tokens({ clock: this.clock, log: this.log });
+    this.oauth2 = opts.oauth2 ?? null;
     this.state = {
       seed: opts.seed.name,
       provider: opts.seed.provider,
@@ -306,7 +306,7 @@ export class MailboxWatcher {
   private async connectAndWatch(): Promise<void> {
     const seed = this.seed;
     this.lastAuth = null;
-    const auth = await imapAuth(seed, this.opts.resolveSecret, this.oauth2);
+    const auth = await imapAuth(seed, this.opts.resolveSecret, this.oauth2 ?? undefined);
     this.lastAuth = auth;
     if (this.stopped) return;
     const primary = this.newClient(auth, seed.preset.connectionBudget >= 2);

@@ -181,7 +181,7 @@ describe('OAuth2 seeds against Dovecot (oauth2 passdb, loopback token endpoint)'
     const seed = oauthSeed(dcB, os, O, 'outlook-oauth', 'rt-outlook-config-0001');
     // `seedwatch check` (inspectSeed) logs in with a token of its own (Microsoft keeps the old
     // refresh token valid after a rotation, so the watcher below can still use the config's)
-    const r = await inspectSeed(seed, literalSecrets, {});
+    const r = await inspectSeed(seed, literalSecrets, { oauth2: new OAuth2Tokens() });
     expect(r).toMatchObject({ ok: true, seed: 'outlook-oauth' });
     expect(loginMethods(dcB, O.user)).toEqual(['OAUTHBEARER']);
     expect(os.refreshes(O.user)).toBe(1);
@@ -258,7 +258,7 @@ describe('OAuth2 seeds against Dovecot (oauth2 passdb, loopback token endpoint)'
     await w.stop();
 
     // `seedwatch check`: the same clear error, naming the seed
-    const r = await inspectSeed(seed, literalSecrets);
+    const r = await inspectSeed(seed, literalSecrets, { oauth2: new OAuth2Tokens() });
     expect(r.ok).toBe(false);
     expect(r.error).toMatchObject({ kind: 'login', message: expect.stringMatching(/^seed gmail-revoked: .*invalid_grant/) });
     let printed = '';
