@@ -12,6 +12,7 @@ import type { AuthSummary, Outcome, ProbeStatus, SendFailureReason } from './voc
 import { OUTCOMES } from './vocabulary.js';
 import {
   DEFAULT_ALPHA,
+  detectableDifference,
   MIN_PROBES_FOR_SHARE,
   proportionDifference,
   twoProportionTest,
@@ -335,4 +336,36 @@ export function comparePaths(cells: readonly MatrixCell[], key: RateKey = 'spam'
     }
   }
   return out.sort(byProviderThenPath);
+}
+
+/** How fine a difference between a provider's paths the current counts can tell apart. */
+export interface ResolvableDifference {
+  provider: string;
+  key: RateKey;
+  /** Paths with resolved probes. */
+  paths: number;
+  /** The probes per path behind the answer: the smallest path's denominator. */
+  n: number;
+  /** The best path's share, the baseline a worse path is told apart from. */
+  baseline: number;
+  /**
+   * The smallest difference (0..1) a two-sided test at α = 0.05 detects with 80 % power between
+   * two paths of n probes each (detectable-difference.ts); null when even 100 % is not.
+   */
+  difference: number | null;
+}
+
+/** Per provider probed over two or more paths: the smallest difference of `key` the data resolves. */
+export function resolvableDifferences(cells: readonly MatrixCell[], key: RateKey = 'spam'): ResolvableDifference[] {
+  const out: ResolvableDifference[] = [];
+  for (const group of groupBy(cells, (c) => c.provider).values()) {
+    const measured = group.map((c) => ({ share: rateOf(c, key), n: rateCounts(c, key).of })).filter((x) => x.share !== null);
+    if (measured.length < 2) continue;
+    const n = Math.min(...measured.map((x) => x.n));
+    const baseline = Math.min(...measured.map((x) => x.share as number));
+    // A baseline of 1 leaves no room above it: nothing worse can be detected.
+    const difference = baseline < 1 ? detectableDifference(n, baseline) : null;
+    out.push({ provider: group[0].provider, key, paths: measured.length, n, baseline, difference });
+  }
+  return out.sort((a, b) => a.provider.localeCompare(b.provider));
 }

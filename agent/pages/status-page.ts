@@ -4,9 +4,9 @@
  * Pure: StatusData in, HTML out. Everything from a mail header (subject, verdicts, Microsoft
  * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
  */
-import { comparePaths, matrixTotal, type MatrixCell } from '../domain/placement-matrix.js';
+import { comparePaths, matrixTotal, resolvableDifferences, type MatrixCell } from '../domain/placement-matrix.js';
 import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
-import { formatAgo, formatInterval, formatPercent, formatSeconds, formatUtc, formatUtcTime, TOO_FEW_PROBES } from '../report/format.js';
+import { formatAgo, formatInterval, formatPercent, formatPp, formatSeconds, formatUtc, formatUtcTime, TOO_FEW_PROBES } from '../report/format.js';
 import { html, rawHtml, type SafeHtml } from '../report/html.js';
 import { BASE_CSS } from '../report/style.js';
 import { tabsSummary } from '../report/weekly-markdown.js';
@@ -65,6 +65,21 @@ function matrix(cells: MatrixCell[], nowMs: number, id: string): SafeHtml {
   const compared = comparePaths(cells);
   const comparisons = compared.length ? html`<ul class="plain compare" id="${id}-compare">${compared.map(comparisonItem)}</ul>` : '';
   return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th><th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th>dup.</th><th>late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>${comparisons}`;
+}
+
+/**
+ * Per provider probed over two paths: the smallest spam difference between its paths that the
+ * counts of the window can resolve (80 % power, two-sided α = 0.05) — what a reader needs to
+ * know before reading "not distinguishable" as "the same".
+ */
+function resolvable(cells: MatrixCell[]): SafeHtml | '' {
+  const list = resolvableDifferences(cells);
+  if (list.length === 0) return '';
+  const items = list.map(
+    (r) =>
+      html`<li data-provider="${r.provider}">${r.provider}: ${r.difference === null ? 'none yet' : html`${formatPp(r.difference * 100).replace('+', '')} or more`} <span class="muted">(${r.n} probes on the smallest path, best path at ${formatPercent(r.baseline)} spam)</span></li>`,
+  );
+  return html`<p class="muted">Smallest spam difference between paths these 24 hours can resolve (80 % power, p &lt; 0.05):</p><ul class="plain" id="resolvable">${items}</ul>`;
 }
 
 function str(v: unknown): string | undefined {
@@ -150,7 +165,7 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
 <p class="muted" id="updated">Updated ${formatUtc(d.nowMs)} · refreshes every ${refresh} s</p>
 <section><div class="cards">${cards}</div></section>
 <section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes with their 95 % intervals; paths compared on spam share</span></h2>${matrix(d.hour.cells, d.nowMs, 'matrix-hour')}</section>
-<section><h2>Placement, last 24 hours</h2>${matrix(d.day.cells, d.nowMs, 'matrix-day')}</section>
+<section><h2>Placement, last 24 hours</h2>${matrix(d.day.cells, d.nowMs, 'matrix-day')}${resolvable(d.day.cells)}</section>
 <section><h2>Latest probes <span class="hint">evidence of the first copy; times UTC (hover for milliseconds and the offset from t1); the id links to the JSON</span></h2>
 ${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs))}</tbody></table></div>`}</section>
 <section><h2>Mailbox health</h2>${d.mailboxes.length === 0 ? html`<p class="muted">No mailboxes are watched by this agent.</p>` : html`<div class="table-wrap"><table id="mailboxes"><thead><tr><th class="l">seed</th><th class="l">provider</th><th class="l">IMAP</th><th class="l">last error</th></tr></thead><tbody>${mailboxRows}</tbody></table></div>`}</section>

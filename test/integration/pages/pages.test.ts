@@ -24,6 +24,7 @@ import { mountPages } from '../../../agent/pages/mount-pages.js';
 import type { MailboxHealth } from '../../../agent/pages/status-data.js';
 import { formatPp, formatSeconds, formatShareInterval } from '../../../agent/report/format.js';
 import { placementMatrix, type MatrixCell } from '../../../agent/domain/placement-matrix.js';
+import { detectableDifference } from '../../../agent/domain/statistics.js';
 import { tabsSummary } from '../../../agent/report/weekly-markdown.js';
 import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
 import { addProbe, END_MS, fillTwoWeeks } from '../../fixtures/report/two-weeks.js';
@@ -217,6 +218,14 @@ describe('status page in chromium', () => {
       'transit is not distinguishable from peering for outlook: spam +20.0 pp (−9.6 to +51.0 pp), p = 0.21',
     );
     expect(await w.page.locator('#matrix-hour-compare li').count()).toBe(1); // outlook only: gmail has one path this hour
+    // How fine a difference the day resolves: gmail 10 probes on transit, best path at 1/15 spam;
+    // outlook 10 resolved on transit, peering at 0 spam.
+    const resolvable = await w.page.$$eval('#resolvable li', (li) => li.map((x) => x.textContent));
+    const pp = (d: number | null) => `${(Math.round(d! * 1000) / 10).toFixed(1)} pp`;
+    expect(resolvable).toEqual([
+      `gmail: ${pp(detectableDifference(10, 1 / 15))} or more (10 probes on the smallest path, best path at 6.7% spam)`,
+      `outlook: ${pp(detectableDifference(10, 0))} or more (10 probes on the smallest path, best path at 0.0% spam)`,
+    ]);
     // outlook/peering: the missing probe resolved; the fixture's END-60 s probe in flight.
     expect(hour['outlook|peering']).toMatchObject({ probes: '2 too few probes', missing: '100.0%', inflight: '1' });
     expect(hour['outlook|transit']).toMatchObject({ probes: '2 too few probes', spam: '100.0%', errors: '1', auth: '0 / 0 / 1' });

@@ -1,6 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cellStats, matrixTotal, percentile, placementMatrix, rateCounts, rateOf, RATE_KEYS, type MatrixFact } from '../../../agent/domain/placement-matrix.js';
+import {
+  cellStats,
+  comparePaths,
+  compareShares,
+  matrixTotal,
+  percentile,
+  placementMatrix,
+  rateCounts,
+  rateOf,
+  RATE_KEYS,
+  resolvableDifferences,
+  type MatrixFact,
+} from '../../../agent/domain/placement-matrix.js';
+import { detectableDifference } from '../../../agent/domain/statistics.js';
 import { OUTCOMES, PROBE_STATUSES, SEND_FAILURE_REASONS } from '../../../agent/domain/vocabulary.js';
 
 const fact = (provider: string, path: string, over: Partial<MatrixFact> = {}): MatrixFact => ({
@@ -61,6 +74,56 @@ describe('placement matrix', () => {
     expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95)).toBe(10);
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+  });
+});
+
+describe('intervals, path comparison, resolvable difference', () => {
+  /** n probes of provider x path, the first k of them in spam. */
+  const cell = (provider: string, path: string, k: number, n: number): MatrixFact[] =>
+    Array.from({ length: n }, (_, i) => fact(provider, path, { outcome: i < k ? 'spam' : 'inbox' }));
+
+  it('every share carries its 95 % Wilson interval; fewer than 10 resolved probes are too few', () => {
+    // 3 of 12 (by hand from the formula): 8.8942–53.2305 %; 9 of 12 the complement.
+    const c = cellStats(cell('g', 'p', 3, 12));
+    expect(c.intervals.spam![0]).toBeCloseTo(0.088942, 6);
+    expect(c.intervals.spam![1]).toBeCloseTo(0.532305, 6);
+    expect(c.intervals.inbox![0]).toBeCloseTo(1 - 0.532305, 6);
+    expect(c.intervals.missing).toEqual([0, expect.closeTo(0.242494, 6)]);
+    expect(c.tooFewProbes).toBe(false);
+    expect(cellStats(cell('g', 'p', 3, 9)).tooFewProbes).toBe(true);
+    expect(cellStats(cell('g', 'p', 3, 10)).tooFewProbes).toBe(false);
+    expect(cellStats([]).intervals.spam).toBeNull();
+    const total = matrixTotal([cellStats(cell('g', 'p', 3, 6)), cellStats(cell('g', 't', 0, 6))]);
+    expect(total).toMatchObject({ resolved: 12, tooFewProbes: false, counts: { spam: 3 } });
+    expect(total.intervals.spam![1]).toBeCloseTo(0.532305, 6);
+  });
+
+  it('compares each path with its provider\'s best path', () => {
+    const cells = placementMatrix([...cell('gmail', 'peering', 0, 70), ...cell('gmail', 'transit', 21, 70), ...cell('gmail', 'direct', 1, 70), ...cell('aol', 'peering', 1, 5)]);
+    const cmp = comparePaths(cells);
+    expect(cmp.map((c) => `${c.provider}/${c.path}<${c.bestPath}:${c.worse}`)).toEqual(['gmail/direct<peering:false', 'gmail/transit<peering:true']);
+    // 21/70 against 0/70 by hand: Newcombe 19.2009–41.5443 points; pooled z = 4.9705, p = 6.678e-7.
+    const t = cmp[1];
+    expect(t).toMatchObject({ diff: expect.closeTo(0.3, 12), n: 70, bestN: 70, share: 0.3, bestShare: 0, method: 'z', significant: true });
+    expect(t.low).toBeCloseTo(0.192009, 6);
+    expect(t.high).toBeCloseTo(0.415443, 6);
+    expect(t.p).toBeCloseTo(6.678e-7, 9);
+    // 1/70 against 0/70: Fisher's exact p = 1.
+    expect(cmp[0]).toMatchObject({ method: 'fisher', p: 1, significant: false });
+    // Ties go to the path with more probes; a side without probes cannot be compared.
+    const tie = comparePaths(placementMatrix([...cell('g', 'a', 0, 5), ...cell('g', 'b', 0, 9)]));
+    expect(tie.map((c) => c.bestPath)).toEqual(['b']);
+    expect(compareShares(0, 0, 0, 3)).toBeNull();
+  });
+
+  it('says how fine a difference the counts resolve', () => {
+    const cells = placementMatrix([...cell('gmail', 'peering', 1, 15), ...cell('gmail', 'transit', 6, 10), ...cell('aol', 'peering', 0, 4)]);
+    expect(resolvableDifferences(cells)).toEqual([
+      { provider: 'gmail', key: 'spam', paths: 2, n: 10, baseline: 1 / 15, difference: detectableDifference(10, 1 / 15) },
+    ]);
+    // 10 probes per path from 6.7 % spam: more than 50 points (power 80 %, alpha 0.05).
+    expect(resolvableDifferences(cells)[0].difference).toBeGreaterThan(0.5);
+    expect(resolvableDifferences(placementMatrix([...cell('g', 'a', 1, 1), ...cell('g', 'b', 1, 1)]))[0].difference).toBeNull();
   });
 });
 
