@@ -7,7 +7,7 @@ import { analyzeMessage, type MessageAnalysis } from '../analyze/analyze-message
 import type { FolderRoleRule } from '../analyze/folder-roles.js';
 import { headerValue, parseHeaders } from '../analyze/parse-headers.js';
 import { parseRfc5322Date } from '../analyze/received-time.js';
-import { classifyPlacement } from '../analyze/placement.js';
+import { classifyPlacement } from '../domain/placement.js';
 import { type GmailCategory, type WatchedFolderRole } from '../domain/vocabulary.js';
 import type { NewObservation } from '../ledger/ledger.js';
 import type { AuthSummary } from '../domain/vocabulary.js';

@@ -4,7 +4,7 @@
  * columns, so their order is part of the contract.
  */
 
-import type { GmailCategory, Placement, WatchedFolderRole } from '../domain/vocabulary.js';
+import type { GmailCategory, Placement, WatchedFolderRole } from './vocabulary.js';
 
 export interface PlacementInput {
   folderRole: WatchedFolderRole;

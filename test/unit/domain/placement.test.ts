@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPlacement, type PlacementInput } from '../../../agent/analyze/placement.js';
+import { classifyPlacement, type PlacementInput } from '../../../agent/domain/placement.js';
 import { OUTCOMES, PLACEMENTS } from '../../../agent/domain/vocabulary.js';
 
 describe('classifyPlacement', () => {
