@@ -1,8 +1,11 @@
+import type { ErrorCode } from '../errors.js';
+
 /**
  * Errors of the OAuth2 token client. Messages name the seed or path, the token endpoint (no
  * query string) and the provider's error code — never a token, a code or a client secret.
  */
-export type OAuth2ErrorCode =
+export type OAuth2ErrorCode = Extract<
+  ErrorCode,
   /** The provider refused the grant (invalid_grant: revoked/expired refresh token; invalid_client; …). */
   | 'OAUTH2_REJECTED'
   /** The token endpoint could not be reached (DNS, refused, reset). */
@@ -12,7 +15,8 @@ export type OAuth2ErrorCode =
   /** The token endpoint answered, but not with a usable token (5xx, 429, not JSON, no access_token). */
   | 'OAUTH2_ENDPOINT_ERROR'
   /** The configuration cannot work (no token URL known for the provider, say). */
-  | 'OAUTH2_MISCONFIGURED';
+  | 'OAUTH2_MISCONFIGURED'
+>;
 
 export class OAuth2Error extends Error {
   /**

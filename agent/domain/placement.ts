@@ -1,7 +1,6 @@
 /**
- * Where a probe landed, as counted by `seedwatch_placements_total{placement}`.
- * The lists are the label values: metrics zero every one at start-up, reports use them as
- * columns, so their order is part of the contract.
+ * Pure: where a probe copy landed, from the role of its folder and its Gmail tab. The label
+ * values (PLACEMENTS, OUTCOMES) are defined in vocabulary.ts.
  */
 
 import type { GmailCategory, Placement, WatchedFolderRole } from './vocabulary.js';

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import type { ErrorCode } from '../errors.js';
 import { AUTH_METHODS } from '../domain/vocabulary.js';
 import type { CopyDecision, ProbeStateForCopy } from '../domain/copy-fate.js';
 import type {
@@ -27,7 +28,7 @@ const BUSY_TIMEOUT_MS = 5_000;
 
 export class LedgerError extends Error {
   constructor(
-    readonly code: 'LEDGER_OPEN' | 'LEDGER_WRITE' | 'LEDGER_UNKNOWN_PROBE',
+    readonly code: Extract<ErrorCode, 'LEDGER_OPEN' | 'LEDGER_WRITE' | 'LEDGER_UNKNOWN_PROBE'>,
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -1,4 +1,5 @@
 import { Resolver } from 'node:dns/promises';
+import type { ErrorCode } from '../errors.js';
 
 /** Bounds one DNS query (per try); c-ares retries `DNS_TRIES` times per server. */
 export const DNS_TIMEOUT_MS = 5_000;
@@ -13,7 +14,7 @@ export interface MxHost {
 }
 
 export class MxResolveError extends Error {
-  constructor(readonly code: 'NULL_MX' | 'DNS_FAILED', message: string) {
+  constructor(readonly code: Extract<ErrorCode, 'NULL_MX' | 'DNS_FAILED'>, message: string) {
     super(message);
     this.name = 'MxResolveError';
   }

@@ -1,10 +1,7 @@
 import type { MailboxErrorKind } from '../domain/vocabulary.js';
+import type { ErrorCode } from '../errors.js';
 
-export type WatchErrorCode =
-  | 'OAUTH2_UNSUPPORTED'
-  | 'SECRET_UNAVAILABLE'
-  | 'SESSION_CLOSED'
-  | 'NO_INBOX';
+export type WatchErrorCode = Extract<ErrorCode, 'OAUTH2_UNSUPPORTED' | 'SECRET_UNAVAILABLE' | 'SESSION_CLOSED' | 'NO_INBOX'>;
 
 /** An error raised by the watch module itself (imapflow's own errors pass through unchanged). */
 export class WatchError extends Error {
