@@ -45,11 +45,14 @@ export function formatAgo(ms: number | null | undefined, nowMs: number): string 
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
-/** One bound of a share's interval: whole percent, one decimal below 10 % ("3.5", "31", "0"). */
+/**
+ * One bound of a share's interval: whole percent, one decimal near the ends where a whole
+ * number would round to 0 or 100 what is not ("0.4", "31", "99.6"; exactly 0 and 100 as such).
+ */
 function bound(v: number): string {
   const pc = v * 100;
   if (pc === 0 || pc === 100) return String(pc);
-  return pc < 10 ? pc.toFixed(1) : String(Math.round(pc));
+  return pc < 10 || pc > 90 ? pc.toFixed(1) : String(Math.round(pc));
 }
 
 /** A share's 95 % interval: "3.5–31%"; "–" when there is none. */

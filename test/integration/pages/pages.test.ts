@@ -207,7 +207,7 @@ describe('status page in chromium', () => {
     expect(hour['gmail|peering']).toMatchObject({ probes: '5 too few probes', inbox: '80.0%', spam: '20.0%', tabs: '–', p95: '6 s' });
     // Last day, gmail/peering: 15 probes, 13 inbox (Wilson 95 %: 62.1–96.3 %), 1 spam (1.19–29.8 %).
     const day = await tableCells(w.page, '#matrix-day');
-    expect(day['gmail|peering']).toMatchObject({ probes: '15', inbox: '86.7% (62–96%)', spam: '6.7% (1.2–30%)', tabs: 'promotions 6.7%' });
+    expect(day['gmail|peering']).toMatchObject({ probes: '15', inbox: '86.7% (62–96.3%)', spam: '6.7% (1.2–30%)', tabs: 'promotions 6.7%' });
     // Paths compared on spam, last day: gmail transit 6/10 against peering 1/15 (Newcombe
     // 16.4–77.2 points, Fisher's p = 0.0068); outlook transit 2/10 against peering 0/11 (p = 0.214).
     expect(await w.page.locator('#matrix-day-compare li[data-compare="gmail|transit"]').textContent()).toBe(

@@ -48,7 +48,7 @@ describe('probe report', () => {
     expect(transit.intervals.spam![1]).toBeCloseTo(0.532305, 6);
     expect(transit.intervals.failed).toEqual([0, expect.closeTo(0.242494, 6)]);
     const text = renderProbeTable(r);
-    expect(text).toMatch(/^gmail\s+transit\s+12\s+75% \(47–91%\)\s+25% \(8\.9–53%\)\s+0% \(0–24%\)/m);
+    expect(text).toMatch(/^gmail\s+transit\s+12\s+75% \(47–91\.1%\)\s+25% \(8\.9–53%\)\s+0% \(0–24%\)/m);
     expect(text).not.toContain('too few probes');
     // 3/12 against 0/12: Newcombe -4.11 to 53.23 points, Fisher's exact p = 0.2174.
     expect(text).toContain('  transit is not distinguishable from peering for gmail: spam +25.0 pp (−4.1 to +53.2 pp), p = 0.22\n');

@@ -136,8 +136,8 @@ describe('Markdown', () => {
     expect(md).toContain('| gmail | transit | 70 | 70.0% (58–79%) | −30.0 pp \\* | 30.0% (21–42%) | +30.0 pp \\* | – | 0.0% (0–5.2%) | ±0.0 pp | 0.0% (0–5.2%) | 0.0% (0–5.2%) | 15 s | 30 s | 0 / 21 / 0 | 0 |');
     // 63/70 inbox against 56/70: z = 1.66, p = 0.098, not significant; spam 0/70 against
     // 7/70: Fisher's p = 0.013, significant.
-    expect(md).toContain('| gmail | peering | 70 | 90.0% (81–95%) | +10.0 pp | 0.0% (0–5.2%) | −10.0 pp \\* | promotions 10.0% |');
-    expect(md).toContain('| peering | 141 | 90.0% (84–94%) |');
+    expect(md).toContain('| gmail | peering | 70 | 90.0% (81–95.1%) | +10.0 pp | 0.0% (0–5.2%) | −10.0 pp \\* | promotions 10.0% |');
+    expect(md).toContain('| peering | 141 | 90.0% (84–93.9%) |');
     expect(md).toContain('- outlook / transit: dmarc=fail ×7, spf=softfail ×7');
     expect(md).toContain('- outlook / transit: rejected ×7');
     expect(md).toContain('| 2026-11-19 | gmail | transit | 10 | 70.0% (40–89%) | 30.0% (11–60%) |');
@@ -197,7 +197,7 @@ describe('HTML', () => {
     const page = renderWeeklyHtml(report);
     const row = page.match(/<tr data-row="outlook\|transit">.*?<\/tr>/)![0];
     // 56/63: Wilson 78.8–94.5 %; the change from 70/70 is significant (Fisher's p = 0.0044).
-    expect(row).toContain('<td class="warn" data-k="inbox">88.9%<span class="ci"> (79–95%)</span></td>');
+    expect(row).toContain('<td class="warn" data-k="inbox">88.9%<span class="ci"> (79–94.5%)</span></td>');
     expect(row).toContain('<td class="bad" data-k="d-inbox" data-sig="yes" title="−11.1 pp (−21.2 to −3.5 pp), p = 0.004: significant">−11.1 pp<span class="sig"> *</span></td>');
     expect(row).toContain('<td class="muted" data-k="d-missing" data-sig="no"');
     expect(row).toContain('<td data-k="p95">40 s</td>');
