@@ -93,6 +93,19 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('plan')
+    .description('how many probes (and seeds, and how long) it takes to tell two paths apart by a given difference')
+    .requiredOption('--detect <difference>', 'the difference to detect, in percentage points: 5pp (or a fraction: 0.05)')
+    .option('--baseline <share>', "the better path's share, e.g. 2% (default 2%)")
+    .option('--power <power>', 'probability of detecting it, e.g. 0.8 or 80% (default 0.8)')
+    .option('-c, --config <file>', "use this config's schedule and seeds")
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { detect: string; baseline?: string; power?: string; config?: string; json?: boolean }) => {
+      const { planCommand } = await import('./cli/plan.js');
+      process.exitCode = await planCommand(opts);
+    });
+
+  program
     .command('dashboards')
     .description('write the Grafana dashboard JSON to a directory')
     .option('--out <dir>', 'output directory', 'dashboards')
