@@ -12,7 +12,7 @@ import type { ObservationRow, ProbeRow } from '../../../agent/ledger/ledger.js';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { loadStatusData, type StatusData } from '../../../agent/pages/status-data.js';
 import { renderStatusPage } from '../../../agent/pages/status-page.js';
-import { summarize } from '../../../agent/report/summarize.js';
+import { placementMatrix } from '../../../agent/domain/placement-matrix.js';
 import { renderWeeklyHtml } from '../../../agent/report/weekly-html.js';
 import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
 import { noopEvents } from '../../../agent/events.js';
@@ -111,8 +111,8 @@ describe('pages escape hostile text', () => {
         const facts = [{ id: ID, path: 'transit', seed: 'gmail-1', provider: 'gmail', createdAtMs: probe.createdAtMs, status, errorReason: probe.errorReason, smtpCode: probe.smtpCode, outcome: probe.outcome, copies: probe.copies, late: false, deliveryLatencySeconds: 1, auth: { spf: h.spf, dkim: h.dkim, dmarc: h.dmarc } }];
         const data: StatusData = {
           nowMs: NOW,
-          hour: { sinceMs: NOW - 3_600_000, cells: summarize(facts) },
-          day: { sinceMs: NOW - 86_400_000, cells: summarize(facts) },
+          hour: { sinceMs: NOW - 3_600_000, cells: placementMatrix(facts) },
+          day: { sinceMs: NOW - 86_400_000, cells: placementMatrix(facts) },
           latest: [{ probe, observations }],
           mailboxes: [{ seed: 'gmail-1', provider: 'gmail', up: false, connectedOnce: true, lastError: h.imapError }],
         };
