@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from './clock.js';
 import { checkSecrets, ConfigError, secretResolver, type Config, type SecretResolver } from './config/load-config.js';
 import { fanOut, noopEvents, type AgentEvents } from './events.js';
-import { createApp, listen, type Readiness } from './http/server.js';
+import { createApp, listen, type Readiness, type ReloadResult } from './http/server.js';
 import type { Ledger } from './ledger/ledger.js';
 import { ledgerPath, SqliteLedger } from './ledger/sqlite-ledger.js';
 
 export { ledgerPath };
 import { createLogger, silentLogger, type Logger } from './log.js';
-import { Metrics } from './metrics/metrics.js';
+import { Metrics, type ReloadState } from './metrics/metrics.js';
 import { OAuth2Tokens } from './auth/oauth2-tokens.js';
 import { createProbeIdFactory } from './probe-id.js';
 import { Scheduler } from './schedule/scheduler.js';
@@ -46,6 +46,9 @@ export interface AgentOptions {
   events?: Partial<AgentEvents>;
   /** Serve the status page and the weekly report (default false: only /metrics, health, API). */
   pages?: boolean;
+  /** The daemon's reload state (shared across reloads) and how to reload (POST /-/reload). */
+  reloadState?: ReloadState;
+  reload?: () => Promise<ReloadResult>;
   /** Ledger file; default <dataDir>/ledger.sqlite. */
   ledgerFile?: string;
 }
@@ -90,7 +93,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     logger.warn({ count: interrupted.length }, 'probes interrupted mid-send by the last stop recorded as ambiguous (never re-sent)');
   }
 
-  const metrics = new Metrics(config, ledger, clock);
+  const metrics = new Metrics(config, ledger, clock, opts.reloadState ? { reloadState: opts.reloadState } : {});
   await metrics.bootstrap();
   const events = fanOut(metrics.events, opts.events ?? {});
   const idFactory = createProbeIdFactory();
@@ -187,6 +190,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       readiness,
       token: config.http.token ? resolveSecret(config.http.token, 'http.token') : undefined,
       protectMetrics: config.http.protectMetrics,
+      ...(config.http.reload && opts.reload ? { reload: opts.reload } : {}),
       mount: opts.pages
         ? (a, guard) =>
             mountPages(a, guard, {
@@ -290,4 +294,100 @@ export async function connectivity(opts: OneShotOptions): Promise<ConnectivityRe
 /** `seedwatch report`: the ledger, read-only (a live agent may be writing it). */
 export function openReadOnlyLedger(config: Config): Ledger {
   return SqliteLedger.open(ledgerPath(config), { readonly: true });
+}
+
+export interface Daemon {
+  /** The agent running now (a reload replaces it). */
+  current(): Agent;
+  /**
+   * Load the config file again; when it validates and its secrets resolve, the agent is rebuilt
+   * from it in this process (paths, watchers, scheduler, HTTP; counters continue from the
+   * ledger). When not, the agent keeps running on the previous config and the reason is
+   * returned (and logged). Reloads never overlap.
+   */
+  reload(): Promise<ReloadResult>;
+  /** POST /-/reload: validate now, answer, then swap (the swap stops the server carrying the request). */
+  requestReload(): Promise<ReloadResult>;
+  stop(): Promise<void>;
+}
+
+/** Lets the answer to POST /-/reload leave before the agent it came through is replaced. */
+const RELOAD_ANSWER_GRACE_MS = 100;
+
+export interface DaemonOptions extends Omit<AgentOptions, 'config' | 'reloadState' | 'reload'> {
+  config: Config;
+  /** Reads and validates the config file again (throws ConfigError naming file and field). */
+  loadConfig: () => Config;
+}
+
+/** `seedwatch run`: the agent, reloadable (SIGHUP, POST /-/reload). */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const logger = opts.logger ?? createLogger();
+  const clock = opts.clock ?? systemClock;
+  const env = opts.env ?? process.env;
+  const state: ReloadState = { successful: true, lastSuccessAtMs: clock.nowMs() };
+  let config = opts.config;
+  let reloading: Promise<ReloadResult> | null = null;
+  const build = (c: Config) => startAgent({ ...opts, config: c, logger, clock, env, reloadState: state, reload: () => daemon.requestReload() });
+  let agent = await build(config);
+
+  const refuse = (error: string): ReloadResult => {
+    state.successful = false;
+    logger.error({ err: error }, 'config reload refused; still running on the previous config');
+    return { ok: false, error };
+  };
+  const validate = (): Config | string => {
+    try {
+      const next = opts.loadConfig();
+      const secretProblems = checkSecrets(next, env).filter((s) => s.error);
+      if (secretProblems.length > 0) throw new ConfigError(secretProblems.map((s) => s.error!));
+      return next;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const swap = async (next: Config): Promise<ReloadResult> => {
+    await agent.stop();
+    try {
+      agent = await build(next);
+    } catch (err) {
+      // The new config validated but cannot run (its listen address is taken, say): back to the old one.
+      const error = `the new config cannot start: ${(err as Error).message}`;
+      agent = await build(config);
+      return refuse(error);
+    }
+    config = next;
+    state.successful = true;
+    state.lastSuccessAtMs = clock.nowMs();
+    logger.info({ file: config.file, paths: config.paths.length, seeds: config.seeds.length }, 'config reloaded');
+    return { ok: true };
+  };
+  const serial = (fn: () => Promise<ReloadResult>): Promise<ReloadResult> => {
+    const run = (reloading ?? Promise.resolve({ ok: true } as ReloadResult)).then(fn, fn);
+    reloading = run.finally(() => {
+      if (reloading === run) reloading = null;
+    });
+    return run;
+  };
+  const daemon: Daemon = {
+    current: () => agent,
+    reload: () =>
+      serial(async () => {
+        const next = validate();
+        return typeof next === 'string' ? refuse(next) : swap(next);
+      }),
+    requestReload: () =>
+      serial(async () => {
+        const next = validate();
+        if (typeof next === 'string') return refuse(next);
+        // Answer the HTTP request first: the swap stops the server that carries it.
+        setTimeout(() => void serial(() => swap(next)), RELOAD_ANSWER_GRACE_MS).unref();
+        return { ok: true };
+      }),
+    stop: async () => {
+      await reloading?.catch(() => undefined);
+      await agent.stop();
+    },
+  };
+  return daemon;
 }

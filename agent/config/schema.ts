@@ -199,8 +199,10 @@ export const ConfigSchema = z
         /** Bearer token protecting /api and pages (and /metrics when protectMetrics). */
         token: Secret.optional(),
         protectMetrics: z.boolean().default(false),
+        /** Serve POST /-/reload (reload the config, as SIGHUP does). Default false. */
+        reload: z.boolean().default(false),
       })
-      .default({ protectMetrics: false }),
+      .default({ protectMetrics: false, reload: false }),
     /** Optional: e-mail the weekly report, through an SMTP relay of its own (not a probe path). */
     report: z
       .strictObject({

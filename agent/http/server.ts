@@ -29,7 +29,11 @@ export interface HttpDeps {
   protectMetrics?: boolean;
   /** Extra routes (status page, weekly report) mounted after the API. */
   mount?: (app: express.Express, guard: express.RequestHandler) => void;
+  /** POST /-/reload (config `http.reload`): reload the config, as SIGHUP does. */
+  reload?: () => Promise<ReloadResult>;
 }
+
+export type ReloadResult = { ok: true } | { ok: false; error: string };
 
 /** Most probes one API page returns. */
 const MAX_PAGE = 1000;
@@ -156,6 +160,21 @@ export function createApp(deps: HttpDeps): express.Express {
   });
 
   deps.mount?.(app, guard);
+
+  if (deps.reload) {
+    const reload = deps.reload;
+    // As Prometheus' /-/reload: 200 when the new config runs, 500 with the reason when it was
+    // refused (the agent keeps running on the previous one).
+    app.post('/-/reload', guard, async (_req, res, next) => {
+      try {
+        const r = await reload();
+        if (r.ok) res.json({ status: 'reloaded' });
+        else res.status(500).json({ error: r.error });
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -34,6 +34,12 @@ export function authResultLabel(result: string): string {
   return AUTH_RESULT_VALUES.has(r) ? r : 'other';
 }
 
+/** The daemon's configuration (re)loads, as blackbox_exporter exports them. Process state, not ledger facts. */
+export interface ReloadState {
+  successful: boolean;
+  lastSuccessAtMs: number;
+}
+
 export interface MetricsTarget {
   paths: { name: string }[];
   seeds: { name: string; provider: string }[];
@@ -71,7 +77,7 @@ export class Metrics {
     private readonly target: MetricsTarget,
     private readonly ledger: Ledger,
     private readonly clock: Clock,
-    opts: { registry?: Registry; defaultMetrics?: boolean } = {},
+    opts: { registry?: Registry; defaultMetrics?: boolean; reloadState?: ReloadState } = {},
   ) {
     const registry = (this.registry = opts.registry ?? new Registry());
     for (const s of target.seeds) this.providerOf.set(s.name, s.provider);
@@ -146,6 +152,23 @@ export class Metrics {
     this.cycleOverlaps = new Counter({ name: 'seedwatch_cycle_overlaps_total', help: 'Scheduler ticks skipped because the previous cycle was still running.', registers: reg });
     this.lastCycle = new Gauge({ name: 'seedwatch_last_cycle_timestamp_seconds', help: 'End of the last completed cycle.', registers: reg });
     this.buildInfo.set({ version: VERSION }, 1);
+    const reload = opts.reloadState ?? { successful: true, lastSuccessAtMs: clock.nowMs() };
+    new Gauge({
+      name: 'seedwatch_config_last_reload_successful',
+      help: 'Whether the last configuration reload (SIGHUP, POST /-/reload) succeeded: 1, or 0 while the agent runs on the previous config.',
+      registers: reg,
+      collect() {
+        this.set(reload.successful ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'seedwatch_config_last_reload_success_timestamp_seconds',
+      help: 'When the running configuration was loaded (start-up or the last successful reload).',
+      registers: reg,
+      collect() {
+        this.set(reload.lastSuccessAtMs / 1000);
+      },
+    });
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: registry });
       // prom-client exports these gauges with a `_total` suffix, which promtool flags (a gauge
