@@ -2,7 +2,7 @@ import { validate as validateCron } from 'node-cron';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { renderTemplate, TemplateError } from '../send/render-template.js';
+import { renderTemplate, TemplateError } from '../template/render-template.js';
 import type { SecretRef } from './secret.js';
 
 /*

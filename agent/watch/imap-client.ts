@@ -16,7 +16,7 @@ export const IMAP_GREETING_TIMEOUT_MS = 16_000;
 export const IMAP_SOCKET_TIMEOUT_MS = 11 * 60_000;
 /**
  * How long a session waits after its last command before entering IDLE. imapflow's default
- * is 15 s, during which no push arrives (MACHINE-NOTES); scans hold the mailbox lock, so a
+ * is 15 s, during which no push arrives (docs/components.md, "imapflow"); scans hold the mailbox lock, so a
  * short delay never interleaves IDLE between the commands of one scan.
  */
 export const AUTO_IDLE_DELAY_MS = 50;
