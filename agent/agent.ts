@@ -18,6 +18,12 @@ export { ledgerPath };
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { Metrics, type ReloadState } from './metrics/metrics.js';
 import { OAuth2Tokens } from './auth/oauth2-tokens.js';
+import { deviceCodeFlow } from './auth/device-code-flow.js';
+import { loopbackFlow } from './auth/loopback-flow.js';
+import { expandTokenUrl } from './auth/oauth2-credentials.js';
+import type { FetchLike, TokenResponse } from './auth/token-endpoint.js';
+import type { ProviderPreset } from './config/preset.js';
+import type { SecretValue } from './config/secret.js';
 import { createProbeIdFactory } from './probe-id.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-cycle.js';
@@ -390,4 +396,52 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   };
   return daemon;
+}
+
+export interface SignInOptions {
+  preset: ProviderPreset;
+  clientId: string;
+  clientSecret?: SecretValue;
+  /** Overrides of the preset's scope, tenant and endpoints. */
+  scope?: string;
+  tenant?: string;
+  authorizeUrl?: string;
+  deviceCodeUrl?: string;
+  tokenUrl?: string;
+  loginHint?: string;
+  /** Loopback flow: the redirect port. */
+  port?: number;
+  /** Shows the user what to do (the device code, or the URL to open). */
+  prompt: (text: string) => void;
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+}
+
+/**
+ * `seedwatch auth`: a seed's first OAuth2 tokens, with the sign-in flow its preset declares
+ * (device code, or authorization code on a loopback redirect with PKCE).
+ */
+export async function signIn(o: SignInOptions): Promise<TokenResponse> {
+  const p = o.preset.oauth2;
+  if (!p?.flow) throw new Error(`preset "${o.preset.name}" declares no OAuth2 sign-in flow`);
+  const tenant = o.tenant ?? p.defaultTenant;
+  const endpoint = (url: string) => expandTokenUrl(url, tenant, p.defaultTenant);
+  const tokenUrl = o.tokenUrl ?? endpoint(p.tokenUrl);
+  const scope = o.scope ?? p.scope;
+  // The preset schema requires deviceCodeUrl for device-code and authorizeUrl for loopback.
+  return p.flow === 'device-code'
+    ? deviceCodeFlow({ deviceCodeUrl: o.deviceCodeUrl ?? endpoint(p.deviceCodeUrl!), tokenUrl, clientId: o.clientId, scope, prompt: o.prompt, fetch: o.fetch, signal: o.signal })
+    : loopbackFlow({
+        authorizeUrl: o.authorizeUrl ?? endpoint(p.authorizeUrl!),
+        tokenUrl,
+        clientId: o.clientId,
+        clientSecret: o.clientSecret,
+        scope,
+        authorizeParams: p.authorizeParams,
+        loginHint: o.loginHint,
+        port: o.port,
+        prompt: o.prompt,
+        fetch: o.fetch,
+        signal: o.signal,
+      });
 }

@@ -7,10 +7,6 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync, chmodSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { deviceCodeFlow } from '../auth/device-code-flow.js';
-import { loopbackFlow } from '../auth/loopback-flow.js';
-import { expandTokenUrl } from '../auth/oauth2-credentials.js';
-import { OAuth2Error } from '../auth/oauth2-error.js';
 import type { FetchLike } from '../auth/token-endpoint.js';
 import { loadPresets, type OAuth2Preset, type ProviderPreset } from '../config/preset.js';
 import { SecretValue } from '../config/secret.js';
@@ -110,10 +106,6 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
       stderr.write('seedwatch auth: --client-id is required (the OAuth client registered for seedwatch)\n');
       return EXIT_ERROR;
     }
-    const scope = opts.scope ?? o.scope;
-    const tenant = opts.tenant ?? o.defaultTenant;
-    const endpoint = (url: string) => expandTokenUrl(url, tenant, o.defaultTenant);
-    const tokenUrl = opts.tokenUrl ?? endpoint(o.tokenUrl);
     const clientSecret = readClientSecret(opts, env);
     const out = resolve(opts.out ?? `${opts.provider}-refresh-token`);
     if (existsSync(out) && !opts.force) {
@@ -121,31 +113,22 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
       return EXIT_ERROR;
     }
 
-    // The preset schema requires deviceCodeUrl for device-code and authorizeUrl for loopback.
-    const result =
-      o.flow === 'device-code'
-        ? await deviceCodeFlow({
-            deviceCodeUrl: opts.deviceCodeUrl ?? endpoint(o.deviceCodeUrl!),
-            tokenUrl,
-            clientId: opts.clientId,
-            scope,
-            prompt: (text) => say(`\n${text}\n\nWaiting for the sign-in to finish…`),
-            fetch: io.fetch,
-            signal: io.signal,
-          })
-        : await loopbackFlow({
-            authorizeUrl: opts.authorizeUrl ?? endpoint(o.authorizeUrl!),
-            tokenUrl,
-            clientId: opts.clientId,
-            clientSecret,
-            scope,
-            authorizeParams: o.authorizeParams,
-            loginHint: opts.loginHint,
-            port: opts.port,
-            prompt: (text) => say(`\n${text}\nWaiting for the browser…`),
-            fetch: io.fetch,
-            signal: io.signal,
-          });
+    const { signIn } = await import('../agent.js');
+    const result = await signIn({
+      preset,
+      clientId: opts.clientId,
+      ...(clientSecret ? { clientSecret } : {}),
+      scope: opts.scope,
+      tenant: opts.tenant,
+      loginHint: opts.loginHint,
+      port: opts.port,
+      authorizeUrl: opts.authorizeUrl,
+      deviceCodeUrl: opts.deviceCodeUrl,
+      tokenUrl: opts.tokenUrl,
+      prompt: (text) => say(o.flow === 'device-code' ? `\n${text}\n\nWaiting for the sign-in to finish…` : `\n${text}\nWaiting for the browser…`),
+      fetch: io.fetch,
+      signal: io.signal,
+    });
     if (!result.refreshToken) {
       stderr.write(
         `seedwatch auth: the provider issued no refresh token (do the scope and oauth2.authorizeParams of preset "${preset.name}" ask for offline access?)\n`,
@@ -176,8 +159,9 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
     say(lines.join('\n'));
     return EXIT_OK;
   } catch (err) {
-    const msg = err instanceof OAuth2Error || err instanceof Error ? err.message : String(err);
+    const msg = err instanceof Error ? err.message : String(err);
     stderr.write(`seedwatch auth: ${msg.replace(/^seedwatch auth: /, '')}\n`);
-    return err instanceof OAuth2Error ? EXIT_FAILED : EXIT_ERROR;
+    // The provider refused or failed (an OAuth2 error code): the sign-in failed, not the command.
+    return String((err as { code?: unknown })?.code ?? '').startsWith('OAUTH2_') ? EXIT_FAILED : EXIT_ERROR;
   }
 }

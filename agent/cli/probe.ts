@@ -1,7 +1,7 @@
 import { parseDuration, formatDuration } from '../config/duration.js';
 import { ConfigError } from '../config/load-config.js';
 import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
-import { type ProbeRow } from '../ledger/ledger.js';
+import type { ProbeRow } from '../ledger/ledger.js';
 import { comparePaths, placementMatrix, rateOf, type MatrixCell, type PathComparison } from '../domain/placement-matrix.js';
 import { MIN_PROBES_FOR_SHARE, wilsonInterval, type ShareInterval } from '../domain/statistics.js';
 import {

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 import { systemClock, type Clock } from '../clock.js';
-import { LedgerError, ledgerPath, SqliteLedger } from '../ledger/sqlite-ledger.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { isWeeklyFormat, renderWeekly, type WeeklyFormat } from '../report/render-weekly.js';
 import { weeklyReportFromLedger } from '../report/weekly-report.js';
 import { loadConfigOrReport } from './common.js';
@@ -35,13 +35,13 @@ export async function reportCommand(opts: ReportOptions, io: ReportIo = {}): Pro
   }
   const cfg = loadConfigOrReport(opts.config);
   if (!cfg) return EXIT_ERROR;
-  const file = ledgerPath(cfg);
-  let ledger: SqliteLedger;
+  const { openReadOnlyLedger } = await import('../agent.js');
+  let ledger: Ledger;
   try {
-    ledger = SqliteLedger.open(file, { readonly: true });
+    ledger = openReadOnlyLedger(cfg);
   } catch (err) {
-    if (err instanceof LedgerError) {
-      stderr.write(`seedwatch report: ${err.message} (has the agent run with dataDir ${cfg.dataDirAbs}?)\n`);
+    if ((err as { code?: unknown }).code === 'LEDGER_OPEN') {
+      stderr.write(`seedwatch report: ${(err as Error).message} (has the agent run with dataDir ${cfg.dataDirAbs}?)\n`);
       return EXIT_ERROR;
     }
     throw err;

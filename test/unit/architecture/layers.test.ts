@@ -1,8 +1,10 @@
 // Layering rules of the code base, read from the import statements of the sources:
 // the demo sandbox stays outside the product (only the demo command loads it, lazily), the
-// domain vocabulary does no I/O, and no import cycle joins agent/, dashboards/src and sandbox/.
+// domain does no I/O, config needs nothing of the layers that use it, the CLI constructs
+// nothing, no code branches on a provider name, and no import cycle joins agent/,
+// dashboards/src and sandbox/.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,5 +195,43 @@ describe('import cycles among agent/, dashboards/src and sandbox/', () => {
     const scoped: ImportGraph = new Map([...graph].filter(([f]) => !within('bench')(f)));
     const cycles = findCycles(scoped).map((c) => c.join(' → '));
     expect(cycles).toEqual([]);
+  });
+});
+
+describe('the CLI layer parses arguments and prints', () => {
+  /** What only the composition root (agent/agent.ts) may construct. */
+  const CONSTRUCTING = ['agent/ledger', 'agent/send', 'agent/watch', 'agent/auth', 'agent/metrics', 'agent/http', 'agent/schedule', 'sandbox'];
+  const LIBRARIES = ['imapflow', 'nodemailer', 'better-sqlite3', 'pg', 'express', 'smtp-server'];
+
+  it('imports no ledger, path, watcher, token store, server or their libraries (types excepted)', () => {
+    const offenders = [...graph]
+      .filter(([file]) => within('agent/cli')(file) || file === 'agent/cli.ts')
+      .flatMap(([file, edges]) =>
+        edges
+          .filter((e) => !e.typeOnly)
+          .filter((e) => !(file === DEMO_COMMAND && e.dynamic && e.target !== null && within('sandbox')(e.target)))
+          .filter((e) => (e.target !== null && CONSTRUCTING.some((d) => within(d)(e.target!))) || LIBRARIES.some((l) => e.specifier === l || e.specifier.startsWith(`${l}/`)))
+          .map((e) => describeEdge(file, e)),
+      );
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('providers are data', () => {
+  it('nothing under agent/ compares against a provider preset name', () => {
+    const names = readdirSync(join(root, 'seed-accounts/providers'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''));
+    expect(names).toContain('outlook');
+    const offenders: string[] = [];
+    for (const file of [...graph.keys()].filter(within('agent'))) {
+      const src = readFileSync(join(root, file), 'utf8');
+      src.split('\n').forEach((line, i) => {
+        for (const n of names) {
+          if (new RegExp(`[=!]==?\\s*['"\`]${n}['"\`]|['"\`]${n}['"\`]\\s*[=!]==?|case\\s+['"\`]${n}['"\`]`).test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+        }
+      });
+    }
+    expect(offenders).toEqual([]);
   });
 });
