@@ -202,8 +202,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
             mountPages(a, guard, {
               ledger,
               clock,
-              mailboxes: () =>
-                watchers.health().map((h) => ({ seed: h.seed, provider: h.provider, up: h.up, connectedOnce: h.connectedOnce, lastError: h.lastError?.message })),
+              mailboxes: () => watchers.health(),
             })
         : undefined,
     });

@@ -4,17 +4,15 @@
  * the mailbox health the watchers report.
  */
 import type { Clock } from '../clock.js';
+import type { MailboxHealth as WatcherMailboxHealth } from '../watch/mailbox-watcher.js';
 import type { Ledger, ObservationRow, ProbeRow } from '../ledger/ledger.js';
 import { placementMatrix, type MatrixCell } from '../domain/placement-matrix.js';
 
-export interface MailboxHealth {
-  seed: string;
-  provider: string;
-  up: boolean;
-  /** Free text from the IMAP server or the network stack: untrusted. */
-  lastError?: string;
-  connectedOnce: boolean;
-}
+/**
+ * What the page shows of a mailbox: the watcher's one MailboxHealth type, narrowed. Its
+ * lastError message is free text from the IMAP server or the network stack: untrusted.
+ */
+export type MailboxHealth = Pick<WatcherMailboxHealth, 'seed' | 'provider' | 'up' | 'connectedOnce' | 'lastError'>;
 
 export interface ProbeWithEvidence {
   probe: ProbeRow;

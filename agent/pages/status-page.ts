@@ -150,7 +150,7 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
 
   const mailboxRows = d.mailboxes.map((m) => {
     const state = m.up ? html`<span class="up">up</span>` : m.connectedOnce ? html`<span class="down">down</span>` : html`<span class="warn">connecting</span>`;
-    return html`<tr data-seed="${m.seed}"><td class="l"><b>${m.seed}</b></td><td class="l">${m.provider}</td><td class="l" data-k="state">${state}</td><td class="l wrap" data-k="error">${m.lastError ?? ''}</td></tr>`;
+    return html`<tr data-seed="${m.seed}"><td class="l"><b>${m.seed}</b></td><td class="l">${m.provider}</td><td class="l" data-k="state">${state}</td><td class="l wrap" data-k="error">${m.lastError?.message ?? ''}</td></tr>`;
   });
 
   const doc = html`<!doctype html>

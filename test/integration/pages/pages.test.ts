@@ -46,9 +46,9 @@ const MIN = 60_000;
 const clock = new ManualClock(END_MS);
 const ledger = SqliteLedger.open(':memory:');
 const mailboxes: MailboxHealth[] = [
-  { seed: 'gmail-1', provider: 'gmail', up: true, connectedOnce: true },
-  { seed: 'outlook-1', provider: 'outlook', up: false, connectedOnce: true, lastError: HOSTILE_IMAP },
-  { seed: 'yahoo-1', provider: 'yahoo', up: false, connectedOnce: false },
+  { seed: 'gmail-1', provider: 'gmail', up: true, connectedOnce: true, lastError: null },
+  { seed: 'outlook-1', provider: 'outlook', up: false, connectedOnce: true, lastError: { kind: 'protocol', message: HOSTILE_IMAP, atMs: 0 } },
+  { seed: 'yahoo-1', provider: 'yahoo', up: false, connectedOnce: false, lastError: null },
 ];
 let server: Server;
 let base: string;

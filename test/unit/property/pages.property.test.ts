@@ -114,7 +114,7 @@ describe('pages escape hostile text', () => {
           hour: { sinceMs: NOW - 3_600_000, cells: placementMatrix(facts) },
           day: { sinceMs: NOW - 86_400_000, cells: placementMatrix(facts) },
           latest: [{ probe, observations }],
-          mailboxes: [{ seed: 'gmail-1', provider: 'gmail', up: false, connectedOnce: true, lastError: h.imapError }],
+          mailboxes: [{ seed: 'gmail-1', provider: 'gmail', up: false, connectedOnce: true, lastError: { kind: 'protocol', message: h.imapError, atMs: 0 } }],
         };
         const page = renderStatusPage(data, { title: 'seedwatch', nonce: 'bm9uY2U=' });
         expectEscaped(page);
@@ -141,7 +141,7 @@ describe('pages escape hostile text', () => {
           const bad = await mk(2);
           await ledger.insertProbe({ id: bad, path: 'peering', seed: 'gmail-1', provider: 'gmail', messageId: h.messageId, createdAtMs: at + 10, deadlineMs: 1_800_000 });
           await ledger.recordSendResult(bad, { ok: false, reason: 'rejected', atMs: at + 20, code: 550, text: h.smtpText, message: h.errorMessage });
-          const data = await loadStatusData({ ledger, clock: { nowMs: () => NOW }, mailboxes: () => [{ seed: 'gmail-1', provider: 'gmail', up: false, connectedOnce: false, lastError: h.imapError }] } as never);
+          const data = await loadStatusData({ ledger, clock: { nowMs: () => NOW }, mailboxes: () => [{ seed: 'gmail-1', provider: 'gmail', up: false, connectedOnce: false, lastError: { kind: 'protocol', message: h.imapError, atMs: 0 } }] } as never);
           const status = renderStatusPage(data, { nonce: 'bm9uY2U=' });
           expectEscaped(status);
           expect(status).toContain(esc(h.subject)); // shown as text, not dropped
