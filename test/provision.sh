@@ -19,8 +19,10 @@ declare -A BIN=(
   [prometheus]=/usr/bin/prometheus
   [prometheus-alertmanager]=/usr/bin/prometheus-alertmanager
   [chromium]=/usr/bin/chromium
+  [rbldnsd]=/usr/sbin/rbldnsd
+  [dnsutils]=/usr/bin/dig
 )
-PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix prometheus prometheus-alertmanager chromium)
+PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix prometheus prometheus-alertmanager chromium rbldnsd dnsutils)
 
 missing_packages() {
   local status
