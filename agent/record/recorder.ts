@@ -59,7 +59,9 @@ export async function recordCopy(ledger: Ledger, events: AgentEvents, o: NewObse
     const probe = r.probe;
     emit(() => events.missing([probe]));
   }
-  if (r.kind === 'first' || r.kind === 'duplicate' || r.kind === 'late') emit(() => events.observed(r));
+  // A copy of a probe still being sent is emitted once its send result is in (recordSendResult),
+  // so every copy is emitted exactly once, with the probe's settled status.
+  if ((r.kind === 'first' || r.kind === 'duplicate' || r.kind === 'late') && r.probe?.status !== 'sending') emit(() => events.observed(r));
   return r;
 }
 

@@ -65,12 +65,15 @@ function spawnAgent(schedule: string) {
   return { child, output: () => out, exited };
 }
 
-/** The seedwatch_ samples, name+labels → value text, exactly as exposed. */
+/**
+ * The seedwatch_ samples, name+labels → value text, exactly as exposed; all but the one that
+ * says when this process loaded its config (process state, not a fact of the ledger).
+ */
 async function samples(): Promise<Map<string, string>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
-    if (!line.startsWith('seedwatch_')) continue;
+    if (!line.startsWith('seedwatch_') || line.startsWith('seedwatch_config_last_reload_success_timestamp_seconds')) continue;
     const i = line.lastIndexOf(' ');
     out.set(line.slice(0, i), line.slice(i + 1));
   }
@@ -103,7 +106,7 @@ describe('a restart changes no series', () => {
     // Let the last recorded events reach the exposition (one more scan and reconciler pass).
     await new Promise((r) => setTimeout(r, 1_500));
     const before = await samples();
-    const dupes = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM observations WHERE kind = 'duplicate'`)[0].n;
+    const dupes = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'duplicate' AND p.status = 'accepted'`)[0].n;
     const missing = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM probes WHERE status = 'accepted' AND outcome = 'missing'`)[0].n;
     const placed = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM probes WHERE status = 'accepted' AND outcome <> 'missing'`)[0].n;
     // The scenario really exercised what is compared.

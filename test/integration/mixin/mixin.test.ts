@@ -17,7 +17,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const promDir = join(root, 'dashboards', 'prometheus');
 
 function run(cmd: string, args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -41,7 +41,7 @@ describe('promtool and amtool', () => {
     }
   });
 
-  it('promtool test rules passes a case for every alert', () => {
+  it('promtool test rules passes a case for every alert', { timeout: 150_000 }, () => {
     const tests = readdirSync(join(promDir, 'tests')).filter((f) => f.endsWith('.test.yml')).map((f) => join(promDir, 'tests', f));
     expect(tests.length).toBeGreaterThanOrEqual(2);
     const r = run('promtool', ['test', 'rules', ...tests]);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { OAuth2Tokens } from '../../../agent/auth/oauth2-tokens.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
@@ -36,6 +37,7 @@ describe('mailbox watcher against Dovecot', () => {
       seed,
       ledger,
       events,
+      oauth2: new OAuth2Tokens(),
       resolveSecret: literalSecrets,
       pollIntervalMs: POLL_MS,
       deadlineMs: 30 * 60_000,

@@ -27,12 +27,12 @@ async function sample(m: Metrics, name: string, labels: Record<string, string>):
   return v?.value;
 }
 
-/** Exposition without the series that are live state, not ledger-derived (mailbox_up, process). */
+/** Exposition without the series that are live state, not ledger-derived (mailbox_up, reload, process). */
 async function ledgerDerived(m: Metrics): Promise<string> {
   const text = await m.registry.metrics();
   return text
     .split('\n')
-    .filter((l) => l.startsWith('seedwatch_') && !l.startsWith('seedwatch_mailbox_up') && !l.startsWith('seedwatch_build_info'))
+    .filter((l) => l.startsWith('seedwatch_') && !l.startsWith('seedwatch_mailbox_up') && !l.startsWith('seedwatch_build_info') && !l.startsWith('seedwatch_config_'))
     .sort()
     .join('\n');
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../agent/clock.js';
+import { OAuth2Tokens } from '../../../agent/auth/oauth2-tokens.js';
 import { loadPresets } from '../../../agent/config/preset.js';
 import { SecretError, SecretValue } from '../../../agent/config/secret.js';
 import type { SeedConfig } from '../../../agent/config/load-config.js';
@@ -130,9 +131,13 @@ describe('imapAuth', () => {
   it('an OAuth2 seed whose refresh token is missing names the field, never a value', async () => {
     const s = seed('outlook', { imap: { ...seed('outlook').imap, auth: { kind: 'oauth2', clientId: 'c', refreshToken: { env: 'RT' }, fieldPath: 'seeds[1].imap.oauth2' } } });
     await expect(
-      imapAuth(s, () => {
-        throw new SecretError('seeds[1].imap.oauth2.refreshToken', 'environment variable RT is not set');
-      }),
+      imapAuth(
+        s,
+        () => {
+          throw new SecretError('seeds[1].imap.oauth2.refreshToken', 'environment variable RT is not set');
+        },
+        new OAuth2Tokens(),
+      ),
     ).rejects.toMatchObject({ code: 'SECRET_UNAVAILABLE', message: expect.stringMatching(/^seed \S+: seeds\[1\]\.imap\.oauth2\.refreshToken/) });
   });
   it('names the field, never the value, when the secret is missing', async () => {
