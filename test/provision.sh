@@ -21,8 +21,12 @@ declare -A BIN=(
   [chromium]=/usr/bin/chromium
   [rbldnsd]=/usr/sbin/rbldnsd
   [dnsutils]=/usr/bin/dig
+  [podman]=/usr/bin/podman
+  [runc]=/usr/sbin/runc
+  [debootstrap]=/usr/sbin/debootstrap
+  [systemd]=/usr/bin/systemd-analyze
 )
-PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix prometheus prometheus-alertmanager chromium rbldnsd dnsutils)
+PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix prometheus prometheus-alertmanager chromium rbldnsd dnsutils podman runc debootstrap systemd)
 
 missing_packages() {
   local status
