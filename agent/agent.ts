@@ -12,7 +12,9 @@ import { checkSecrets, ConfigError, secretResolver, type Config, type SecretReso
 import { fanOut, noopEvents, type AgentEvents } from './events.js';
 import { createApp, listen, type Readiness, type ReloadResult } from './http/server.js';
 import type { Ledger } from './ledger/ledger.js';
-import { ledgerPath, SqliteLedger } from './ledger/sqlite-ledger.js';
+import { ledgerPath } from './ledger/sqlite-ledger.js';
+import { migrateLedgerToPostgres, openLedger, type LedgerMigration } from './ledger/open-ledger.js';
+import type { CopyProgress } from './ledger/copy-ledger.js';
 
 export { ledgerPath };
 import { createLogger, silentLogger, type Logger } from './log.js';
@@ -29,6 +31,7 @@ import { Scheduler } from './schedule/scheduler.js';
 import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-cycle.js';
 import type { ProbePath } from './send/probe-path.js';
 import { Reconciler } from './watch/reconciler.js';
+import { lockDataDir } from './fleet/data-dir-lock.js';
 import { WeeklyMailer } from './report/weekly-mailer.js';
 import { watchAll, type WatchAll } from './watch/watch-all.js';
 import type { MailboxHealth } from './watch/mailbox-watcher.js';
@@ -86,13 +89,20 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   if (secretProblems.length > 0) throw new ConfigError(secretProblems.map((s) => s.error!));
   const resolveSecret = secretResolver(config, env);
 
+  // A daemon (it schedules cycles) owns its data directory: a second one there would send and
+  // watch everything twice. `probe` (no schedule) may run beside it.
+  const dirLock = opts.schedule !== false ? lockDataDir(config.dataDirAbs) : null;
+
   // sendProbe, the watchers and the scheduler turn a failed write into a result or a log line
   // (they never throw); the ledger itself tracks write health for /readyz and logs here.
-  const ledger = SqliteLedger.open(opts.ledgerFile ?? ledgerPath(config), {
+  const ledger = openLedger(config, {
+    resolveSecret,
+    file: opts.ledgerFile,
     onWriteStateChange: (error) => {
       if (error === null) logger.info('ledger writable again');
       else logger.error({ err: error }, 'ledger write failed: nothing can be recorded; not ready until a write succeeds');
     },
+    onConnectionError: (message) => logger.warn({ err: message }, 'ledger connection lost; the next write reconnects'),
   });
   const interrupted = await ledger.recoverInterrupted(clock.nowMs());
   if (interrupted.length > 0) {
@@ -182,6 +192,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       })();
       await Promise.race([orderly, deadline]);
       await ledger.close();
+      dirLock?.release();
     },
   };
 
@@ -211,6 +222,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     } catch (err) {
       await Promise.allSettled([closePaths(paths)]);
       await ledger.close();
+      dirLock?.release();
       throw err;
     }
     const addr = server.address() as AddressInfo;
@@ -232,16 +244,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 /** What every one-shot command needs: the config's secrets, the ledger, the token store. */
 interface OneShot {
   resolveSecret: SecretResolver;
-  ledger: SqliteLedger;
+  ledger: Ledger;
   oauth2: OAuth2Tokens;
 }
 
 async function oneShot<T>(config: Config, env: NodeJS.ProcessEnv, logger: Logger, clock: Clock, body: (r: OneShot) => Promise<T>): Promise<T> {
   // The daemon's ledger holds rotated OAuth2 refresh tokens: every command uses (and saves) the same.
-  const ledger = SqliteLedger.open(ledgerPath(config));
+  const resolveSecret = secretResolver(config, env);
+  const ledger = openLedger(config, { resolveSecret });
   try {
     const oauth2 = OAuth2Tokens.withLedger(ledger, config.dataDirAbs, { clock, log: logger });
-    return await body({ resolveSecret: secretResolver(config, env), ledger, oauth2 });
+    return await body({ resolveSecret, ledger, oauth2 });
   } finally {
     await ledger.close();
   }
@@ -298,7 +311,15 @@ export async function connectivity(opts: OneShotOptions): Promise<ConnectivityRe
 
 /** `seedwatch report`: the ledger, read-only (a live agent may be writing it). */
 export function openReadOnlyLedger(config: Config): Ledger {
-  return SqliteLedger.open(ledgerPath(config), { readonly: true });
+  return openLedger(config, { readonly: true, resolveSecret: secretResolver(config) });
+}
+
+/**
+ * `seedwatch ledger migrate --to postgres`: the SQLite ledger's history (of dataDir, or `from`)
+ * into the config's empty Postgres ledger.
+ */
+export function migrateLedger(opts: { config: Config; env?: NodeJS.ProcessEnv; from?: string; progress?: CopyProgress }): Promise<LedgerMigration> {
+  return migrateLedgerToPostgres(opts.config, { resolveSecret: secretResolver(opts.config, opts.env ?? process.env), from: opts.from, progress: opts.progress });
 }
 
 export interface Daemon {

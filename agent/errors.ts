@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   THRESHOLD_INVALID: 'a --fail-on threshold cannot be parsed',
   PLAN_INPUT_INVALID: 'a `seedwatch plan` argument (difference, baseline, power) cannot be parsed or is out of range',
   // ledger
+  DATA_DIR_LOCKED: 'another agent already runs on this data directory (the lock names its pid and host)',
   LEDGER_OPEN: 'the ledger cannot be opened or migrated',
   LEDGER_WRITE: 'a ledger write failed (disk full, read-only, database down); nothing new can be recorded until one succeeds',
   LEDGER_UNKNOWN_PROBE: 'a send result for a probe that is not awaiting one (unknown id, or already resolved)',

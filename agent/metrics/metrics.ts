@@ -70,6 +70,8 @@ export class Metrics {
   readonly cycleOverlaps: Counter;
   readonly lastCycle: Gauge;
   private readonly providerOf = new Map<string, string>();
+  /** Seeds this agent watches (fleet mode: the ones it holds); mailbox_up exists for these only. */
+  private watched: ReadonlySet<string>;
   /** Newest accept per path and seed (the gauge never goes back when facts come out of order). */
   private readonly lastAccepted = new Map<string, number>();
 
@@ -81,6 +83,7 @@ export class Metrics {
   ) {
     const registry = (this.registry = opts.registry ?? new Registry());
     for (const s of target.seeds) this.providerOf.set(s.name, s.provider);
+    this.watched = new Set(target.seeds.map((s) => s.name));
     const reg = [registry];
     this.sent = new Counter({ name: 'seedwatch_probes_sent_total', help: 'Probes accepted by the first SMTP hop.', labelNames: PSP, registers: reg });
     this.sendErrors = new Counter({
@@ -277,6 +280,20 @@ export class Metrics {
     else if (c.kind === 'late') this.late.inc(l);
   }
 
+  /**
+   * Fleet mode: the seeds this agent watches now. `seedwatch_mailbox_up` exists only for them
+   * (at 0 until their session is up), so summing or alerting over the fleet sees each seed once,
+   * from its holder, and a seed held by nobody has no series (the fleet alert's business).
+   */
+  setWatched(seeds: ReadonlySet<string>): void {
+    for (const s of this.target.seeds) {
+      const l = { seed: s.name, provider: s.provider };
+      if (seeds.has(s.name) && !this.watched.has(s.name)) this.mailboxUp.set(l, 0);
+      else if (!seeds.has(s.name) && this.watched.has(s.name)) this.mailboxUp.remove(l);
+    }
+    this.watched = new Set(seeds);
+  }
+
   cycleFinished(atMs: number): void {
     this.cycles.inc();
     this.lastCycle.set(atMs / 1000);
@@ -303,6 +320,7 @@ export class Metrics {
       for (const p of rows) this.countMissing(p);
     },
     mailboxState: (seed: string, up: boolean) => {
+      if (!this.watched.has(seed)) return;
       this.mailboxUp.set({ seed, provider: this.providerOf.get(seed) ?? 'unknown' }, up ? 1 : 0);
     },
     mailboxError: (seed, kind) => {

@@ -8,8 +8,12 @@ export interface SchedulerDeps {
   expression: string;
   /** Random delay before each cycle, 0..jitterMs. */
   jitterMs: number;
-  /** One cycle: every path x every seed. Resolves with the number of probes created. */
-  runCycle: (cycleId: string) => Promise<number>;
+  /**
+   * One cycle: every path x every seed. `tickAtMs` is the tick's scheduled second (the same on
+   * every agent of a fleet: it names the tick when they claim its path × seed pairs). Resolves
+   * with the number of probes created.
+   */
+  runCycle: (cycleId: string, tickAtMs: number) => Promise<number>;
   ledger: Ledger;
   clock: Clock;
   logger: Logger;
@@ -53,13 +57,15 @@ export class Scheduler {
       }
       return;
     }
-    this.running = this.runOne().finally(() => {
+    // node-cron fires within milliseconds of the scheduled second: that second names the tick.
+    const tickAtMs = Math.floor(this.d.clock.nowMs() / 1000) * 1000;
+    this.running = this.runOne(tickAtMs).finally(() => {
       this.running = null;
     });
     await this.running;
   }
 
-  private async runOne(): Promise<void> {
+  private async runOne(tickAtMs: number): Promise<void> {
     const jitter = this.d.jitterMs > 0 ? Math.floor((this.d.random ?? Math.random)() * this.d.jitterMs) : 0;
     if (jitter > 0) {
       await new Promise<void>((resolve) => {
@@ -73,7 +79,7 @@ export class Scheduler {
     const id = this.d.newId();
     try {
       await this.d.ledger.startCycle(id, this.d.clock.nowMs());
-      const probes = await this.d.runCycle(id);
+      const probes = await this.d.runCycle(id, tickAtMs);
       const end = this.d.clock.nowMs();
       await this.d.ledger.finishCycle(id, end, probes);
       this.d.onCycleFinished?.(end);

@@ -26,6 +26,11 @@ export interface RunCycleOptions {
   seeds?: Pick<SeedConfig, 'name' | 'address' | 'provider'>[];
   /** Resolves probe.dkim.privateKey; defaults to the config's resolver (env + files). */
   resolveSecret?: SecretResolver;
+  /**
+   * Fleet mode: asked before each path × seed; only a claim this agent wins is sent (each pair
+   * once per tick, fleet-wide). Absent: everything is sent.
+   */
+  claim?: (path: string, seed: string) => Promise<boolean>;
 }
 
 export interface PathCounts {
@@ -67,13 +72,15 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
     }
   }
 
-  const jobs: (() => Promise<ProbeAttempt>)[] = [];
+  const jobs: (() => Promise<ProbeAttempt | null>)[] = [];
   for (const seed of seeds) {
     for (const path of paths) {
       const pathIndex = config.paths.findIndex((p) => p.name === path.name);
       const pathHeaders = config.paths[pathIndex]?.headers ?? {};
-      jobs.push(() =>
-        sendProbe({
+      jobs.push(async () =>
+        opts.claim && !(await opts.claim(path.name, seed.name))
+          ? null
+          : sendProbe({
           path,
           pathIndex,
           pathHeaders,
@@ -93,17 +100,19 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
     }
   }
 
-  const probes: ProbeAttempt[] = new Array(jobs.length);
+  const attempts: (ProbeAttempt | null)[] = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      probes[i] = await jobs[i]();
+      attempts[i] = await jobs[i]();
     }
   };
   const width = Math.max(1, Math.min(config.concurrency, jobs.length));
   await Promise.all(Array.from({ length: width }, worker));
 
+  // Pairs another agent claimed are not ours: they are in its cycle, not this one.
+  const probes = attempts.filter((a): a is ProbeAttempt => a !== null);
   const byPath: Record<string, PathCounts> = {};
   for (const p of paths) byPath[p.name] = { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 };
   for (const a of probes) {

@@ -9,11 +9,17 @@ import { MailboxWatcher, type MailboxHealth, type MailboxWatcherOptions } from '
 export type WatchAllOptions = Omit<MailboxWatcherOptions, 'seed'> & { seeds: SeedConfig[] };
 
 export interface WatchAll {
+  /** Watch every seed. */
   start(): void;
+  /**
+   * Watch exactly these seeds (fleet mode: the ones this agent holds); watchers of the others
+   * stop. Resolves once the stopped ones are logged out.
+   */
+  setActive(seeds: ReadonlySet<string>): Promise<void>;
   stop(): Promise<void>;
-  /** Health of every seed, in config order. */
+  /** Health of every watched seed, in config order. */
   health(): MailboxHealth[];
-  /** True once every seed's watcher has been up at least once (readiness). */
+  /** True once every watched seed's watcher has been up at least once (readiness). */
   ready(): boolean;
   /** Scan every folder of every seed now (e.g. `probe --wait` before the final table). */
   scanNow(): Promise<void>;
@@ -31,21 +37,40 @@ export function watchAll(opts: WatchAllOptions): WatchAll {
       new MailboxWatcher({ ...shared, seed }),
     );
   }
+  const active = new Set<string>();
+  const watched = () => [...watchers].filter(([seed]) => active.has(seed)).map(([, w]) => w);
   return {
     start() {
-      for (const w of watchers.values()) w.start();
+      for (const [seed, w] of watchers) {
+        active.add(seed);
+        w.start();
+      }
+    },
+    async setActive(seeds) {
+      const stopping: Promise<void>[] = [];
+      for (const [seed, w] of watchers) {
+        if (seeds.has(seed) && !active.has(seed)) {
+          active.add(seed);
+          w.start();
+        } else if (!seeds.has(seed) && active.has(seed)) {
+          active.delete(seed);
+          stopping.push(w.stop());
+        }
+      }
+      await Promise.all(stopping);
     },
     async stop() {
+      active.clear();
       await Promise.all([...watchers.values()].map((w) => w.stop()));
     },
     health() {
-      return [...watchers.values()].map((w) => w.health());
+      return watched().map((w) => w.health());
     },
     ready() {
-      return [...watchers.values()].every((w) => w.health().connectedOnce);
+      return watched().every((w) => w.health().connectedOnce);
     },
     async scanNow() {
-      await Promise.all([...watchers.values()].map((w) => w.scanNow()));
+      await Promise.all(watched().map((w) => w.scanNow()));
     },
     watcher(seed) {
       return watchers.get(seed);
@@ -53,6 +78,7 @@ export function watchAll(opts: WatchAllOptions): WatchAll {
     scannedFrom() {
       const out = new Map<string, number>();
       for (const [seed, w] of watchers) {
+        if (!active.has(seed)) continue;
         const t = w.scannedFromMs();
         if (t !== null) out.set(seed, t);
       }

@@ -112,4 +112,21 @@ describe('config reload', () => {
     }, { timeoutMs: 15_000, what: 'the HTTP reload applied', diagnostics: () => output });
     expect(child.exitCode).toBeNull();
   });
+
+  it('a second daemon on the same data directory refuses to start, naming the running one', { timeout: 30_000 }, async () => {
+    const second = spawn(process.execPath, [BIN, 'run', '--config', join(dir, 'seedwatch.yaml')], {
+      cwd: dir,
+      env: { ...process.env, SW_RELOAD_PW: 'x' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    second.stdout!.on('data', (d) => (out += d));
+    second.stderr!.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => second.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(out).toContain(`another seedwatch agent (pid ${child.pid}`);
+    expect(out).toContain(join(dir, 'data'));
+    // The first one is unharmed.
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).toBe(true);
+  });
 });

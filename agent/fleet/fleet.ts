@@ -1,0 +1,92 @@
+/**
+ * Which seeds this agent watches and which path × seed it sends at a tick. One agent alone
+ * (the SQLite default) holds every seed and sends everything (`soloFleet`); agents sharing a
+ * PostgreSQL ledger coordinate through it (`postgres-fleet.ts`).
+ */
+
+export interface FleetAgent {
+  name: string;
+  /** Last heartbeat, epoch ms (the database's clock). */
+  heartbeatAtMs: number;
+  /** Seeds whose lease it holds. */
+  seeds: string[];
+}
+
+export interface FleetView {
+  mode: 'solo' | 'postgres';
+  /** This agent's name. */
+  agent: string;
+  /** Agents alive (heartbeat within the lease time), with the seeds each holds. */
+  agents: FleetAgent[];
+}
+
+export interface Fleet {
+  readonly agent: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The seeds this agent watches now. */
+  held(): ReadonlySet<string>;
+  /** `listener` runs whenever held() changes. */
+  onChange(listener: () => void): void;
+  /**
+   * Claim one path × seed of the tick scheduled at `tickAtMs`: true when this agent is the one
+   * that sends it (each pair is sent once per tick, fleet-wide), false otherwise.
+   */
+  claim(tickAtMs: number, path: string, seed: string): Promise<boolean>;
+  /** Why this agent can neither watch nor send now (its database is out of reach), or null. */
+  problem(): string | null;
+  view(): FleetView;
+}
+
+/** One agent, no coordination: every seed is ours, every claim succeeds. */
+export function soloFleet(agent: string, seeds: readonly string[]): Fleet {
+  const all = new Set(seeds);
+  return {
+    agent,
+    async start() {},
+    async stop() {},
+    held: () => all,
+    onChange() {},
+    claim: async () => true,
+    problem: () => null,
+    view: () => ({ mode: 'solo', agent, agents: [{ name: agent, heartbeatAtMs: Date.now(), seeds: [...all] }] }),
+  };
+}
+
+/**
+ * Rendezvous (highest random weight) hashing: each seed goes to the live agent with the highest
+ * hash of (seed, agent). Even spread, and when an agent joins or leaves only the seeds it wins
+ * or held move. Pure.
+ */
+export function assignSeeds(seeds: readonly string[], agents: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (agents.length === 0) return out;
+  for (const seed of seeds) {
+    let best = agents[0];
+    let bestWeight = -1;
+    for (const a of agents) {
+      const w = fnv1a(`${seed}\u0000${a}`);
+      if (w > bestWeight || (w === bestWeight && a < best)) {
+        best = a;
+        bestWeight = w;
+      }
+    }
+    out.set(seed, best);
+  }
+  return out;
+}
+
+/** 32-bit FNV-1a, then a murmur3 finalizer so close strings spread. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
