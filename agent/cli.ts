@@ -106,6 +106,19 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('ledger')
+    .description('the ledger itself')
+    .command('migrate')
+    .description('copy the SQLite ledger\'s whole history into the empty Postgres ledger of the config (verified; running it again is a no-op)')
+    .addOption(new Option('--to <kind>', 'the ledger to copy into').choices(['postgres']).makeOptionMandatory())
+    .requiredOption('-c, --config <file>', 'configuration file (YAML) with ledger.postgres (the target) and dataDir (the source)')
+    .option('--from <file>', 'the SQLite ledger (default: <dataDir>/ledger.sqlite)')
+    .action(async (opts: { to: string; config: string; from?: string }) => {
+      const { ledgerMigrateCommand } = await import('./cli/ledger.js');
+      process.exitCode = await ledgerMigrateCommand(opts);
+    });
+
+  program
     .command('dashboards')
     .description('write the Grafana dashboard JSON to a directory')
     .option('--out <dir>', 'output directory', 'dashboards')

@@ -25,8 +25,9 @@ declare -A BIN=(
   [runc]=/usr/sbin/runc
   [debootstrap]=/usr/sbin/debootstrap
   [systemd]=/usr/bin/systemd-analyze
+  [postgresql]=/usr/lib/postgresql/15/bin/postgres
 )
-PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix prometheus prometheus-alertmanager chromium rbldnsd dnsutils podman runc debootstrap systemd)
+PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix prometheus prometheus-alertmanager chromium rbldnsd dnsutils podman runc debootstrap systemd postgresql)
 
 missing_packages() {
   local status
@@ -55,7 +56,9 @@ if ((EUID != 0)); then
 fi
 
 # Keep maintainer scripts from starting daemons (the tests start their own instances on
-# high loopback ports; a system Dovecot/Postfix/Prometheus would squat 143/25/9090).
+# high loopback ports; a system Dovecot/Postfix/Prometheus/PostgreSQL would squat
+# 143/25/9090/5432). PostgreSQL's package creates a cluster but, blocked here, starts none:
+# the tests run their own (initdb + pg_ctl in a temp dir).
 # policy-rc.d exit 101 = "action forbidden" for invoke-rc.d; removed again afterwards
 # unless it was already there.
 POLICY=/usr/sbin/policy-rc.d
@@ -91,7 +94,7 @@ say "installed in $(($(date +%s) - start)) s"
 
 # Belt and braces: nothing the install started may be left running. Test instances
 # always run with a config under a temp dir, so anything else is a system daemon.
-strays=$(ps -eo pid=,args= | grep -E ' (/usr/sbin/dovecot|/usr/lib/postfix/sbin/master|/usr/bin/prometheus|/usr/bin/prometheus-alertmanager)( |$)' \
+strays=$(ps -eo pid=,args= | grep -E ' (/usr/sbin/dovecot|/usr/lib/postfix/sbin/master|/usr/bin/prometheus|/usr/bin/prometheus-alertmanager|/usr/lib/postgresql/[0-9]+/bin/postgres)( |$)' \
   | grep -v -e '/tmp/' -e grep || true)
 if [[ -n $strays ]]; then
   say "WARNING: system daemons running (not started by tests): $(tr '\n' ';' <<<"$strays")"

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatPath, formatZodIssues } from './format-issues.js';
 import { loadPresets, type ProviderPreset } from './preset.js';
 import { relayPresetFor } from './relay-preset.js';
-import { ConfigSchema, PathSchema, SeedSchema, type PathConfig as RawPathConfig, type RawConfig, type SeedConfigRaw } from './schema.js';
+import { ConfigSchema, NAME_PATTERN, PathSchema, SeedSchema, type PathConfig as RawPathConfig, type RawConfig, type SeedConfigRaw } from './schema.js';
 import { describeSecret, resolveSecret, SecretError, type SecretRef, type SecretValue } from './secret.js';
 import { parseDuration } from './duration.js';
 
@@ -55,7 +56,9 @@ export type PathConfig = RawPathConfig & {
   relayPreset?: ProviderPreset;
 };
 
-export interface Config extends Omit<RawConfig, 'seeds' | 'paths'> {
+export interface Config extends Omit<RawConfig, 'seeds' | 'paths' | 'agent'> {
+  /** This agent: `agent.name` as configured, else the hostname. */
+  agent: { name: string };
   /** The file as given by the user (used in messages). */
   file: string;
   /** Directory of the config file: relative paths (dataDir, secret files) resolve from here. */
@@ -70,6 +73,8 @@ export interface Config extends Omit<RawConfig, 'seeds' | 'paths'> {
 
 export interface LoadOptions {
   presets?: Map<string, ProviderPreset>;
+  /** The default of `agent.name` (default: os.hostname()). */
+  hostname?: string;
 }
 
 /** Load, validate and resolve presets. Secrets are not read here (see checkSecrets, reviewConfigFile). */
@@ -167,6 +172,7 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 
 /** The parts of a config that hold secrets, each present only when its own schema holds. */
 interface SecretParts {
+  ledger?: RawConfig['ledger'];
   probe?: RawConfig['probe'];
   http?: RawConfig['http'];
   report?: RawConfig['report'];
@@ -195,6 +201,7 @@ function partsThatHold(raw: unknown, seeds: [number, SeedConfigRaw][]): SecretPa
   const top = isMapping(raw) ? raw : {};
   const shape = ConfigSchema.shape;
   return {
+    ledger: holds(shape.ledger, top.ledger),
     probe: holds(shape.probe, top.probe),
     http: holds(shape.http, top.http),
     report: holds(shape.report, top.report),
@@ -234,7 +241,8 @@ function reviewParsed(
       problems.push(unknownProvider(file, i, rs.provider, presets));
     }
   });
-  if (!parsed.success || problems.length > 0) return { config: null, problems, secretRefs };
+  const agentName = parsed.success ? (parsed.data.agent.name ?? defaultAgentName(opts.hostname ?? hostname(), file, problems)) : null;
+  if (!parsed.success || agentName === null || problems.length > 0) return { config: null, problems, secretRefs };
   const baseDir = opts.baseDir ?? process.cwd();
   const paths = parsed.data.paths.map((p): PathConfig => {
     const relayPreset = p.smtp ? relayPresetFor(p.smtp.host, presets) : undefined;
@@ -242,6 +250,7 @@ function reviewParsed(
   });
   const cfg: Config = {
     ...parsed.data,
+    agent: { name: agentName },
     file,
     baseDir,
     dataDirAbs: resolve(baseDir, parsed.data.dataDir),
@@ -273,6 +282,15 @@ function findTaggedValues(v: unknown, path: (string | number)[], out: string[]):
     return;
   }
   for (const [k, x] of Object.entries(v)) findTaggedValues(x, [...path, k], out);
+}
+
+/** The hostname as the agent's name, when it is a valid one (it becomes a label value). */
+function defaultAgentName(host: string, file: string, problems: string[]): string | null {
+  if (NAME_PATTERN.test(host)) return host;
+  problems.push(
+    `${file}: agent.name: not set, and the hostname ${JSON.stringify(host)} cannot be an agent name (letters, digits, "-", "_" or ".", at most 63): set agent.name`,
+  );
+  return null;
 }
 
 function unknownProvider(file: string, i: number, name: string, presets: ReadonlyMap<string, ProviderPreset>): string {
@@ -358,6 +376,7 @@ export function collectSecrets(cfg: Config): SecretField[] {
 /** Secret references of the parts given, in config order, with their field paths. */
 function secretRefsOf(parts: SecretParts): SecretField[] {
   const out: SecretField[] = [];
+  if (parts.ledger?.postgres) out.push({ path: 'ledger.postgres.url', ref: parts.ledger.postgres.url });
   if (parts.probe?.dkim) out.push({ path: 'probe.dkim.privateKey', ref: parts.probe.dkim.privateKey });
   if (parts.http?.token) out.push({ path: 'http.token', ref: parts.http.token });
   if (parts.report?.email.smtp.auth?.pass) out.push({ path: 'report.email.smtp.auth.pass', ref: parts.report.email.smtp.auth.pass });

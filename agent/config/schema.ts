@@ -54,9 +54,12 @@ const Template = z.string().superRefine((t, ctx) => {
   }
 });
 
+/** Names of paths, seeds and agents: they become metric label values. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 const Name = z
   .string({ error: 'expected a name' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+  .regex(NAME_PATTERN, {
     error: 'expected a name of letters, digits, "-", "_" or "." (it becomes a metric label value)',
   });
 
@@ -164,8 +167,24 @@ export const ConfigSchema = z
         return port >= 0 && port <= 65535;
       }, { error: 'expected host:port with a port from 0 to 65535 (0: any free port)' })
       .default('127.0.0.1:9464'),
-    /** Directory of the ledger (SQLite). Relative to the config file. Default ./data. */
+    /** Directory of the ledger (SQLite) and the OAuth2 store key. Relative to the config file. Default ./data. */
     dataDir: z.string().default('./data'),
+    /** This agent in a fleet: its name is recorded on the probes it sends and the copies it sees. */
+    agent: z
+      .strictObject({
+        /** Default: the hostname. */
+        name: Name.optional(),
+      })
+      .default({}),
+    /**
+     * Where the ledger lives. Absent: SQLite in dataDir (one agent). `postgres`: a PostgreSQL
+     * database several agents share; the URL (postgres://user:password@host:port/db) is a secret.
+     */
+    ledger: z
+      .strictObject({
+        postgres: z.strictObject({ url: Secret }),
+      })
+      .optional(),
     /** One probe cycle (every path x every seed). node-cron, 5 fields or 6 with seconds. Default every 5 minutes. */
     schedule: CronExpr.default('*/5 * * * *'),
     /** Random delay added to each cycle start. Default 0s. */

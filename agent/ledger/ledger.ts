@@ -1,9 +1,10 @@
 /**
  * The ledger is the source of truth: every probe is written before it is sent, every
  * observation when it is seen. Metrics, the API and the weekly report are derived from it.
- * One interface; SQLite now (sqlite-ledger.ts), Postgres later for multi-agent deployments —
- * which is why every method returns a Promise even though better-sqlite3 is synchronous.
- * Times are Unix epoch milliseconds (integers) throughout.
+ * One interface, two implementations: SQLite (sqlite-ledger.ts), the single-agent default, and
+ * Postgres (postgres-ledger.ts), shared by several agents — which is why every method returns a
+ * Promise even though better-sqlite3 is synchronous. Times are Unix epoch milliseconds
+ * (integers) throughout.
  */
 
 import type {
@@ -37,6 +38,8 @@ export interface NewProbe {
   deadlineMs: number;
   /** Id of the cycle that created it (for progress and the API). */
   cycleId?: string;
+  /** The agent that sends it (config `agent.name`); absent in rows written before agents had names. */
+  agent?: string;
 }
 
 export type SendResult =
@@ -82,6 +85,8 @@ export interface ProbeRow {
   outcome: Outcome | null;
   resolvedAtMs: number | null;
   copies: number;
+  /** The agent that sent it; null for probes recorded before agents had names. */
+  agent?: string | null;
 }
 
 export interface NewObservation {
@@ -108,6 +113,8 @@ export interface NewObservation {
   fingerprint?: string;
   /** Headers of interest and parse notes, stored as JSON for the API. */
   evidence: Record<string, unknown>;
+  /** The agent that saw it (config `agent.name`); absent in rows written before agents had names. */
+  agent?: string;
 }
 
 export type ObservationKind = 'first' | 'duplicate' | 'late' | 'already-recorded' | 'unknown-probe';

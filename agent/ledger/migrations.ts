@@ -115,4 +115,13 @@ ALTER TABLE observations DROP COLUMN detection_delay_s;
 CREATE INDEX probes_seed_open ON probes(seed, status, outcome, deadline_at);
 `,
   },
+  {
+    version: 4,
+    name: 'agent identity: which agent sent each probe and saw each copy',
+    sql: `
+-- NULL for rows written before agents had names (config agent.name, default the hostname).
+ALTER TABLE probes ADD COLUMN agent TEXT;
+ALTER TABLE observations ADD COLUMN agent TEXT;
+`,
+  },
 ];

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
-import type { ErrorCode } from '../errors.js';
-import { AUTH_METHODS } from '../domain/vocabulary.js';
+import { LedgerError } from './ledger-error.js';
+import { authFromRow, observationFromRow, PREFIXED_PROBE_COLUMNS, prefixedProbe, probeFromRow, type Row } from './ledger-rows.js';
 import type { CopyDecision, ProbeStateForCopy } from '../domain/copy-fate.js';
 import type {
   CopyDecider,
@@ -21,85 +21,12 @@ import type {
   ProbeRow,
   SendResult,
 } from './ledger.js';
-import type { AuthSummary, MailboxErrorKind } from '../domain/vocabulary.js';
+import type { MailboxErrorKind } from '../domain/vocabulary.js';
+
+export { LedgerError };
 
 /** How long a writer waits for another writer's lock before failing (SQLITE_BUSY). */
 const BUSY_TIMEOUT_MS = 5_000;
-
-export class LedgerError extends Error {
-  constructor(
-    readonly code: Extract<ErrorCode, 'LEDGER_OPEN' | 'LEDGER_WRITE' | 'LEDGER_UNKNOWN_PROBE'>,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'LedgerError';
-  }
-}
-
-type Row = Record<string, unknown>;
-
-function probeFromRow(r: Row): ProbeRow {
-  return {
-    id: r.id as string,
-    path: r.path as string,
-    seed: r.seed as string,
-    provider: r.provider as string,
-    messageId: r.message_id as string,
-    cycleId: (r.cycle_id as string | null) ?? null,
-    status: r.status as ProbeRow['status'],
-    createdAtMs: r.created_at as number,
-    sendStartedAtMs: (r.send_started_at as number | null) ?? null,
-    acceptedAtMs: (r.accepted_at as number | null) ?? null,
-    deadlineAtMs: (r.deadline_at as number | null) ?? null,
-    smtpCode: (r.smtp_code as number | null) ?? null,
-    smtpEnhanced: (r.smtp_enhanced as string | null) ?? null,
-    smtpText: (r.smtp_text as string | null) ?? null,
-    queueId: (r.queue_id as string | null) ?? null,
-    errorReason: (r.error_reason as ProbeRow['errorReason']) ?? null,
-    errorMessage: (r.error_message as string | null) ?? null,
-    outcome: (r.outcome as ProbeRow['outcome']) ?? null,
-    resolvedAtMs: (r.resolved_at as number | null) ?? null,
-    copies: r.copies as number,
-  };
-}
-
-/** The verdict columns of an observation row (absent when the provider gave none). */
-function authFromRow(r: Row): AuthSummary {
-  const auth: AuthSummary = {};
-  for (const m of AUTH_METHODS) if (r[m] != null) auth[m] = r[m] as string;
-  return auth;
-}
-
-function observationFromRow(r: Row): ObservationRow {
-  let evidence: Record<string, unknown> = {};
-  try {
-    evidence = JSON.parse(r.evidence as string) as Record<string, unknown>;
-  } catch {
-    evidence = { unparsed: true };
-  }
-  const auth = authFromRow(r);
-  return {
-    id: r.id as number,
-    probeId: r.probe_id as string,
-    seed: r.seed as string,
-    folder: r.folder as string,
-    folderRole: r.folder_role as string,
-    placement: r.placement as ObservationRow['placement'],
-    uidValidity: r.uid_validity as number,
-    uid: r.uid as number,
-    fingerprint: (r.fingerprint as string | null) ?? undefined,
-    arrivedAtMs: (r.arrived_at as number | null) ?? null,
-    internalDateMs: (r.internal_date as number | null) ?? null,
-    observedAtMs: r.observed_at as number,
-    copyNumber: r.copy_number as number,
-    kind: r.kind as ObservationRow['kind'],
-    deliveryLatencyMs: (r.delivery_latency_ms as number | null) ?? null,
-    detectionDelayMs: (r.detection_delay_ms as number | null) ?? null,
-    auth,
-    evidence,
-  };
-}
 
 /** Where an agent's ledger lives: `<dataDir>/ledger.sqlite`. */
 export function ledgerPath(config: { dataDirAbs: string }): string {
@@ -189,10 +116,10 @@ export class SqliteLedger implements Ledger {
     this.write('insert probe', () => {
       this.db
         .prepare(
-          `INSERT INTO probes (id, path, seed, provider, message_id, cycle_id, status, created_at, deadline_ms)
-           VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, ?)`,
+          `INSERT INTO probes (id, path, seed, provider, message_id, cycle_id, status, created_at, deadline_ms, agent)
+           VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?)`,
         )
-        .run(p.id, p.path, p.seed, p.provider, p.messageId, p.cycleId ?? null, p.createdAtMs, p.deadlineMs);
+        .run(p.id, p.path, p.seed, p.provider, p.messageId, p.cycleId ?? null, p.createdAtMs, p.deadlineMs, p.agent ?? null);
     });
   }
 
@@ -255,8 +182,8 @@ export class SqliteLedger implements Ledger {
         .prepare(
           `INSERT INTO observations (probe_id, seed, folder, folder_role, placement, uid_validity, uid, fingerprint,
              arrived_at, internal_date, observed_at, copy_number, kind, spf, dkim, dmarc, arc,
-             delivery_latency_ms, detection_delay_ms, evidence)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             delivery_latency_ms, detection_delay_ms, evidence, agent)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           o.probeId,
@@ -279,6 +206,7 @@ export class SqliteLedger implements Ledger {
           d.deliveryLatencyMs,
           d.detectionDelayMs,
           JSON.stringify(o.evidence ?? {}),
+          o.agent ?? null,
         );
       if (d.settles !== null) {
         this.db
@@ -450,7 +378,7 @@ export class SqliteLedger implements Ledger {
       .get() as LedgerTotals['cycles'];
     return {
       cycles,
-      mailboxErrors: this.db.prepare(`SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind`).all() as LedgerTotals['mailboxErrors'],
+      mailboxErrors: this.db.prepare(`SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind ORDER BY seed, kind`).all() as LedgerTotals['mailboxErrors'],
     };
   }
 
@@ -459,19 +387,9 @@ export class SqliteLedger implements Ledger {
       yield { type: 'send', probe: probeFromRow(r) };
     }
     // One query for every copy with its probe's columns (prefixed, so names never collide).
-    const stmt = this.db.prepare(
-      `SELECT o.*, p.id AS p_id, p.path AS p_path, p.seed AS p_seed, p.provider AS p_provider, p.message_id AS p_message_id,
-              p.cycle_id AS p_cycle_id, p.status AS p_status, p.created_at AS p_created_at, p.send_started_at AS p_send_started_at,
-              p.accepted_at AS p_accepted_at, p.deadline_at AS p_deadline_at, p.smtp_code AS p_smtp_code,
-              p.smtp_enhanced AS p_smtp_enhanced, p.smtp_text AS p_smtp_text, p.queue_id AS p_queue_id,
-              p.error_reason AS p_error_reason, p.error_message AS p_error_message, p.outcome AS p_outcome,
-              p.resolved_at AS p_resolved_at, p.copies AS p_copies
-       FROM observations o JOIN probes p ON p.id = o.probe_id ORDER BY o.id`,
-    );
+    const stmt = this.db.prepare(`SELECT o.*, ${PREFIXED_PROBE_COLUMNS} FROM observations o JOIN probes p ON p.id = o.probe_id ORDER BY o.id`);
     for (const r of stmt.iterate() as Iterable<Row>) {
-      const pr: Row = {};
-      for (const [k, v] of Object.entries(r)) if (k.startsWith('p_')) pr[k.slice(2)] = v;
-      yield { type: 'copy', probe: probeFromRow(pr), copy: observationFromRow(r) };
+      yield { type: 'copy', probe: probeFromRow(prefixedProbe(r)), copy: observationFromRow(r) };
     }
   }
 

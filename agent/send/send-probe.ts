@@ -25,6 +25,8 @@ export interface SendProbeInput {
   logger: Logger;
   idFactory: ProbeIdFactory;
   cycleId?: string;
+  /** This agent's name (config agent.name), recorded on the probe row as its sender. */
+  agent?: string;
   dkimPrivateKey?: SecretValue;
   /** Why the DKIM key could not be resolved, when it could not: every probe fails with it. */
   dkimError?: string;
@@ -87,6 +89,7 @@ export async function sendProbe(input: SendProbeInput): Promise<ProbeAttempt> {
       createdAtMs,
       deadlineMs: input.deadlineMs,
       ...(input.cycleId ? { cycleId: input.cycleId } : {}),
+      ...(input.agent ? { agent: input.agent } : {}),
     });
   } catch (err) {
     return notSent(id, `path "${path.name}": probe not sent, the ledger refused it: ${(err as Error).message}`);

@@ -49,6 +49,8 @@ export interface ScanContext {
   deadlineMs: number;
   /** Where cleanup 'trash' moves probes; null when the seed has no Trash (then probes are kept). */
   trashPath: string | null;
+  /** This agent's name (config agent.name), recorded on every copy it records. */
+  agent?: string;
 }
 
 export interface ScanResult {
@@ -271,6 +273,7 @@ async function recordCopies(
       trustedAuthservIds: ctx.seed.trust.authservIds,
       providerReceivedHosts: ctx.seed.trust.receivedHosts.length > 0 ? ctx.seed.trust.receivedHosts : undefined,
       observedAtMs: announcedAt(c.copy.internalDateMs, times),
+      ...(ctx.agent ? { agent: ctx.agent } : {}),
     });
     const r = await recordCopy(ctx.ledger, ctx.events, obs);
     result.kinds[r.kind] = (result.kinds[r.kind] ?? 0) + 1;

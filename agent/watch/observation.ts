@@ -38,6 +38,8 @@ export interface CopyContext {
   /** The preset's own Received hosts (the position rule for id-less Authentication-Results). */
   providerReceivedHosts?: readonly string[];
   observedAtMs: number;
+  /** The agent that saw the copy (config agent.name). */
+  agent?: string;
 }
 
 /**
@@ -145,5 +147,6 @@ export function buildObservation(copy: FetchedCopy, ctx: CopyContext): NewObserv
     auth: authSummary(a),
     fingerprint: copyFingerprint(topReceived, copy.internalDateMs, copy.size),
     evidence: JSON.parse(JSON.stringify(evidence)) as Record<string, unknown>,
+    ...(ctx.agent ? { agent: ctx.agent } : {}),
   };
 }
