@@ -14,7 +14,17 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     // Usage errors must exit 2 (error), not commander's default 1 (which means "thresholds
     // failed" here); inherited by every subcommand defined below.
-    .exitOverride();
+    .exitOverride()
+    // Global: accepted before or after the command name. The lists are agent/log.ts's
+    // LOG_LEVELS and LOG_FORMATS (not imported: --help must not load the logger).
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: $SEEDWATCH_LOG_LEVEL, else info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    )
+    .addOption(new Option('--log-format <format>', 'log format (default: pretty on a terminal, else json)').choices(['json', 'pretty']))
+    .hook('preAction', async (cmd) => {
+      const { applyLogFlags } = await import('./log.js');
+      applyLogFlags(cmd.opts());
+    });
 
   program
     .command('start')

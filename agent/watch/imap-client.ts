@@ -1,4 +1,5 @@
 /** imapflow options for one seed session: TLS, timeouts, IDLE behaviour, logging. */
+import { isIP } from 'node:net';
 import type { ImapFlowOptions } from 'imapflow';
 import type { SeedConfig } from '../config/load-config.js';
 import type { Logger } from '../log.js';
@@ -27,7 +28,7 @@ export function imapClientOptions(
   opts: { idle: boolean; log?: Logger; extra?: Partial<ImapFlowOptions> },
 ): ImapFlowOptions {
   const extra = opts.extra ?? {};
-  const imapLog = !opts.log || opts.log.level === 'silent' ? false : opts.log.child({ component: 'imapflow' }, { level: 'warn' });
+  const imapLog = !opts.log || opts.log.level === 'silent' ? false : imapLogger(seed, opts.log);
   return {
     ...extra,
     host: seed.imap.host,
@@ -48,5 +49,60 @@ export function imapClientOptions(
     greetingTimeout: IMAP_GREETING_TIMEOUT_MS,
     socketTimeout: IMAP_SOCKET_TIMEOUT_MS,
     clientInfo: { name: 'seedwatch' },
+  };
+}
+
+/**
+ * imapflow's warning when a plain session continues without TLS (the server offers no
+ * STARTTLS): "Server does not support STARTTLS, continuing over an unencrypted connection",
+ * and its PREAUTH and transport variants.
+ */
+const PLAIN_SESSION_WARNING = /continuing over an unencrypted connection/;
+
+/** Seeds whose plain-session warning was logged already: once per seed, not per session. */
+const warnedPlain = new WeakSet<SeedConfig>();
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: traffic that never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/**
+ * A seed the config marks plain on purpose: `secure: false` on a loopback host (a local IMAP
+ * server, a test or a tunnel). Every provider preset is implicit TLS on 993, so both come from
+ * the seed's own imap settings, never from a preset.
+ */
+export function plainOnPurpose(seed: SeedConfig): boolean {
+  return !seed.imap.secure && isLoopbackHost(seed.imap.host);
+}
+
+type LogEntry = { msg?: string } & Record<string, unknown>;
+type ImapLogger = Exclude<NonNullable<ImapFlowOptions['logger']>, false>;
+
+/**
+ * The seed's imapflow logger (warnings and errors only). Every session of a plain seed would
+ * repeat the same STARTTLS warning (one per folder watched, per reconnect): it is logged once
+ * per seed, and not at all for a seed the config marks plain on purpose.
+ */
+export function imapLogger(seed: SeedConfig, log: Logger): ImapLogger {
+  const child = log.child({ component: 'imapflow', seed: seed.name }, { level: 'warn' });
+  const forward = (level: 'debug' | 'info' | 'error') => (entry: LogEntry) => child[level](entry);
+  return {
+    debug: forward('debug'),
+    info: forward('info'),
+    warn: (entry: LogEntry) => {
+      if (typeof entry?.msg === 'string' && PLAIN_SESSION_WARNING.test(entry.msg)) {
+        if (plainOnPurpose(seed) || warnedPlain.has(seed)) return;
+        warnedPlain.add(seed);
+        child.warn({ ...entry, msg: `${entry.msg} (logged once per seed)` });
+        return;
+      }
+      child.warn(entry);
+    },
+    error: forward('error'),
   };
 }
