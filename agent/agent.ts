@@ -32,12 +32,21 @@ import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-
 import type { ProbePath } from './send/probe-path.js';
 import { Reconciler } from './watch/reconciler.js';
 import { lockDataDir } from './fleet/data-dir-lock.js';
+import { soloFleet, type Fleet } from './fleet/fleet.js';
+import { PostgresFleet } from './fleet/postgres-fleet.js';
+import { PostgresLedger } from './ledger/postgres-ledger.js';
 import { WeeklyMailer } from './report/weekly-mailer.js';
 import { watchAll, type WatchAll } from './watch/watch-all.js';
 import type { MailboxHealth } from './watch/mailbox-watcher.js';
 import { mountPages } from './pages/mount-pages.js';
 import { verifyPath } from './send/verify-path.js';
 import { inspectSeed, type SeedInspection } from './watch/inspect-seed.js';
+import { join } from 'node:path';
+import { AccessTokenSource } from './auth/access-token-source.js';
+import { LedgerRefreshTokenStore, STORE_KEY_FILE } from './auth/refresh-token-store.js';
+import { ReputationMetrics } from './reputation/reputation-metrics.js';
+import { ReputationMonitor } from './reputation/reputation-monitor.js';
+import { postmasterCredentials } from './reputation/postmaster.js';
 
 /** Shutdown must finish within this (SIGTERM → exit); what is not done by then is abandoned. */
 export const SHUTDOWN_BUDGET_MS = 9_000;
@@ -74,6 +83,8 @@ export interface Agent {
   mailboxes(): MailboxHealth[];
   /** The weekly report e-mailer, when `report.email` is configured. */
   mailer: WeeklyMailer | null;
+  /** The reputation sources (DNSBL, DNS hygiene, SNDS, Postmaster), when `reputation` is configured and the agent schedules. */
+  reputation: ReputationMonitor | null;
   /** One cycle now (outside the schedule), sharing the no-overlap guard. */
   runCycleNow(): Promise<CycleResult>;
   stop(): Promise<void>;
@@ -90,8 +101,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const resolveSecret = secretResolver(config, env);
 
   // A daemon (it schedules cycles) owns its data directory: a second one there would send and
-  // watch everything twice. `probe` (no schedule) may run beside it.
-  const dirLock = opts.schedule !== false ? lockDataDir(config.dataDirAbs) : null;
+  // watch everything twice. `probe` (no schedule) may run beside it. In fleet mode (a Postgres
+  // ledger) the agents coordinate through the database instead.
+  const fleetMode = config.ledger?.postgres !== undefined;
+  const dirLock = opts.schedule !== false && !fleetMode ? lockDataDir(config.dataDirAbs) : null;
+  const releaseOnFailure = async (err: unknown): Promise<never> => {
+    dirLock?.release();
+    throw err;
+  };
 
   // sendProbe, the watchers and the scheduler turn a failed write into a result or a log line
   // (they never throw); the ledger itself tracks write health for /readyz and logs here.
@@ -104,17 +121,32 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
     onConnectionError: (message) => logger.warn({ err: message }, 'ledger connection lost; the next write reconnects'),
   });
-  const interrupted = await ledger.recoverInterrupted(clock.nowMs());
+  const interrupted = await ledger.recoverInterrupted(clock.nowMs()).catch(async (err) => {
+    await ledger.close();
+    return releaseOnFailure(err);
+  });
   if (interrupted.length > 0) {
     logger.warn({ count: interrupted.length }, 'probes interrupted mid-send by the last stop recorded as ambiguous (never re-sent)');
   }
 
-  const metrics = new Metrics(config, ledger, clock, opts.reloadState ? { reloadState: opts.reloadState } : {});
+  const metrics = new Metrics(config, ledger, clock, {
+    ...(opts.reloadState ? { reloadState: opts.reloadState } : {}),
+    ...(fleetMode ? { agent: config.agent.name } : {}),
+  });
   await metrics.bootstrap();
   const events = fanOut(metrics.events, opts.events ?? {});
   const idFactory = createProbeIdFactory();
   const oauth2 = OAuth2Tokens.withLedger(ledger, config.dataDirAbs, { clock, log: logger });
-  const paths = createPaths(config, resolveSecret, logger, clock, oauth2);
+  // Only the paths this agent may use (paths[].agents: the hosts that own their source IP).
+  const mayUse = (p: Config['paths'][number]) => !p.agents || p.agents.includes(config.agent.name);
+  const allPaths = createPaths(config, resolveSecret, logger, clock, oauth2);
+  const paths = allPaths.filter((p) => mayUse(config.paths.find((c) => c.name === p.name)!));
+  await closePaths(allPaths.filter((p) => !paths.includes(p)));
+  const seedNames = config.seeds.map((s) => s.name);
+  const fleet: Fleet =
+    fleetMode && ledger instanceof PostgresLedger
+      ? new PostgresFleet({ pool: await ledger.pool(), agent: config.agent.name, seeds: seedNames, log: logger })
+      : soloFleet(config.agent.name, seedNames);
 
   const watchers = watchAll({
     seeds: config.seeds,
@@ -126,16 +158,37 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     clock,
     log: logger,
     oauth2,
+    agent: config.agent.name,
   });
   const reconciler = new Reconciler({ ledger, events, scannedFrom: () => watchers.scannedFrom(), clock, log: logger });
   const mailer = config.report ? new WeeklyMailer(config.report.email, { ledger, clock, logger, resolveSecret }) : null;
+  // Reputation: its metrics on the agent's registry; the sources start with the schedule (below).
+  const rep = config.reputation;
+  const reputationMetrics = rep
+    ? new ReputationMetrics(metrics.registry, { dnsblZones: rep.dnsbl?.zones, hygiene: rep.hygiene !== undefined, snds: rep.snds !== undefined, postmaster: rep.postmaster !== undefined })
+    : null;
+  const egressIps = Object.fromEntries(config.paths.map((p) => [p.name, p.ips]));
+  let reputation: ReputationMonitor | null = null;
 
   let cycleRunning: Promise<CycleResult> | null = null;
-  const oneCycle = (cycleId?: string): Promise<CycleResult> =>
-    runCycle({ config, paths, ledger, clock, events, logger, idFactory, resolveSecret, cycleId });
-  const guardedCycle = (cycleId?: string): Promise<CycleResult> => {
+  // Outside the schedule (probe, runCycleNow) the tick is now; in a fleet each path × seed of a
+  // tick is claimed, so it is sent once whichever agents are alive.
+  const oneCycle = (cycleId?: string, tickAtMs?: number): Promise<CycleResult> =>
+    runCycle({
+      config,
+      paths,
+      ledger,
+      clock,
+      events,
+      logger,
+      idFactory,
+      resolveSecret,
+      cycleId,
+      ...(fleetMode ? { claim: (path: string, seed: string) => fleet.claim(tickAtMs ?? Math.floor(clock.nowMs() / 1000) * 1000, path, seed) } : {}),
+    });
+  const guardedCycle = (cycleId?: string, tickAtMs?: number): Promise<CycleResult> => {
     if (cycleRunning) return cycleRunning;
-    cycleRunning = oneCycle(cycleId).finally(() => {
+    cycleRunning = oneCycle(cycleId, tickAtMs).finally(() => {
       cycleRunning = null;
     });
     return cycleRunning;
@@ -148,7 +201,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     clock,
     logger,
     newId: () => idFactory(clock.nowMs()),
-    runCycle: async (cycleId) => (await guardedCycle(cycleId)).probes.length,
+    runCycle: async (cycleId, tickAtMs) => (await guardedCycle(cycleId, tickAtMs)).probes.length,
     onCycleFinished: (at) => metrics.cycleFinished(at),
     onOverlap: () => metrics.cycleOverlapped(),
   });
@@ -160,6 +213,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       config: { ok: true, detail: config.file },
       ledger: ledger.writeError() ? { ok: false, detail: ledger.writeError()! } : { ok: true },
       mailboxes: down.length ? { ok: false, detail: `never connected: ${down.join(', ')}` } : { ok: true },
+      ...(fleetMode
+        ? {
+            fleet: fleet.problem()
+              ? { ok: false, detail: fleet.problem()! }
+              : { ok: true, detail: fleet.view().agents.map((a) => `${a.name}: ${a.seeds.join(' ') || '-'}`).join('; ') },
+          }
+        : {}),
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
@@ -172,6 +232,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     watchers,
     paths,
     mailer,
+    reputation: null,
     url: '',
     readiness,
     mailboxes: () => watchers.health(),
@@ -181,7 +242,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const orderly = (async () => {
         await scheduler.stop(); // no new cycles; the running one finishes its sends
         if (cycleRunning) await cycleRunning.catch(() => undefined);
-        await Promise.allSettled([watchers.stop(), reconciler.stop(), closePaths(paths), mailer?.stop()]);
+        await Promise.allSettled([fleet.stop(), watchers.stop(), reconciler.stop(), closePaths(paths), mailer?.stop(), reputation?.stop(), metrics.settled()]);
         if (server) {
           const s = server;
           await new Promise<void>((resolve) => {
@@ -208,12 +269,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       token: config.http.token ? resolveSecret(config.http.token, 'http.token') : undefined,
       protectMetrics: config.http.protectMetrics,
       ...(config.http.reload && opts.reload ? { reload: opts.reload } : {}),
+      reputation: () => reputation?.snapshot() ?? null,
+      egressIps,
       mount: opts.pages
         ? (a, guard) =>
             mountPages(a, guard, {
               ledger,
               clock,
               mailboxes: () => watchers.health(),
+              reputation: () => reputation?.snapshot() ?? null,
+              egressIps,
             })
         : undefined,
     });
@@ -228,11 +293,46 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const addr = server.address() as AddressInfo;
     agent.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   }
-  watchers.start();
+  if (fleetMode) {
+    // Watch what this agent holds, as the fleet decides it (and nothing while the database is
+    // out of reach); mailbox_up follows.
+    const follow = () => {
+      const held = fleet.held();
+      metrics.setWatched(held);
+      void watchers.setActive(held);
+    };
+    fleet.onChange(follow);
+    metrics.setWatched(new Set());
+    await fleet.start();
+    follow();
+  } else {
+    watchers.start();
+  }
   reconciler.start();
   if (opts.schedule !== false) {
     scheduler.start();
     mailer?.start();
+    if (rep && reputationMetrics) {
+      const pm = rep.postmaster;
+      reputation = agent.reputation = await ReputationMonitor.start({
+        config,
+        ledger,
+        metrics: reputationMetrics,
+        clock,
+        log: logger.child({ component: 'reputation' }),
+        ...(rep.snds ? { sndsKey: () => resolveSecret(rep.snds!.key, 'reputation.snds.key') } : {}),
+        ...(pm
+          ? {
+              postmasterTokens: new AccessTokenSource(postmasterCredentials(pm.oauth2), {
+                resolveSecret,
+                store: LedgerRefreshTokenStore.open(ledger, join(config.dataDirAbs, STORE_KEY_FILE), logger),
+                clock,
+                log: logger,
+              }),
+            }
+          : {}),
+      });
+    }
   }
   logger.info(
     { paths: config.paths.length, seeds: config.seeds.length, schedule: config.schedule, url: agent.url || undefined },

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { renderTemplate, TemplateError } from '../template/render-template.js';
 import type { SecretRef } from './secret.js';
+import { canonicalIp } from '../analyze/ingress-ip.js';
 
 /*
  * The configuration contract of DESIGN.md. Every object is strict (unknown keys are errors),
@@ -109,6 +110,86 @@ const DirectMx = z.strictObject({
   tls: Tls.default({ rejectUnauthorized: false }),
 });
 
+/** An egress IP, kept in one canonical spelling so that headers and config compare equal. */
+const EgressIp = z.string().transform((s, ctx) => {
+  const ip = canonicalIp(s);
+  if (ip === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected an IPv4 or IPv6 address' });
+    return z.NEVER;
+  }
+  return ip;
+});
+
+// --- Reputation sources (optional; each absent block means no lookups and no series) ---------
+
+const DNS_NAME_RE = /^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]\.?$/;
+const DnsName = (what: string) => z.string({ error: `expected ${what}` }).regex(DNS_NAME_RE, { error: `expected ${what}` });
+
+/** A DNS server: an IP address with an optional port (`127.0.0.1:5353`, `[::1]:53`, `192.0.2.53`). */
+const DnsServer = z.string().refine(
+  (s) => {
+    const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(s) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(s) ?? /^([0-9A-Fa-f:]+)()$/.exec(s);
+    return m !== null && canonicalIp(m[1]) !== null && (m[2] === undefined || m[2] === '' || (Number(m[2]) >= 1 && Number(m[2]) <= 65535));
+  },
+  { error: 'expected a DNS server as IP or IP:port, e.g. "127.0.0.1:5353" or "[::1]:53"' },
+);
+
+const HttpUrl = z.string().refine(
+  (s) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an http(s) URL' },
+);
+
+/** Microsoft SNDS automated access: the data feed; ipStatus.aspx is read from the same directory. */
+export const SNDS_DEFAULT_URL = 'https://sendersupport.olc.protection.outlook.com/snds/data.aspx';
+/** Gmail Postmaster Tools API root and Google's token endpoint. */
+export const POSTMASTER_DEFAULT_ROOT_URL = 'https://gmailpostmastertools.googleapis.com/';
+export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+
+export const ReputationSchema = z.strictObject({
+  /** DNS blocklists: every path IP x zone, through these resolvers (default: the system's). */
+  dnsbl: z
+    .strictObject({
+      zones: z.array(DnsName('a DNSBL zone such as zen.spamhaus.org')).min(1, { error: 'expected at least one zone' }),
+      /** Some lists refuse queries from public resolvers: name your own (an rbldnsd mirror, a local resolver). */
+      servers: z.array(DnsServer).min(1).optional(),
+      /** How often every IP x zone is looked up. Default 15m. */
+      interval: Duration.prefault('15m'),
+    })
+    .optional(),
+  /** Forward-confirmed reverse DNS, HELO and SPF of every path IP, through dns.servers (default: the system's). */
+  hygiene: z.strictObject({ interval: Duration.prefault('1h') }).optional(),
+  /** Microsoft SNDS (Smart Network Data Services) automated access. */
+  snds: z
+    .strictObject({
+      key: Secret,
+      /** The data.aspx URL. */
+      url: HttpUrl.default(SNDS_DEFAULT_URL),
+      interval: Duration.prefault('1h'),
+    })
+    .optional(),
+  /** Gmail Postmaster Tools API v2: daily statistics and compliance of your sending domains. */
+  postmaster: z
+    .strictObject({
+      domains: z.array(DnsName('a domain name')).min(1, { error: 'expected at least one domain' }),
+      oauth2: z.strictObject({
+        clientId: z.string().min(1),
+        clientSecret: Secret.optional(),
+        refreshToken: Secret,
+        /** Default Google's token endpoint. */
+        tokenUrl: HttpUrl.default(GOOGLE_TOKEN_URL),
+      }),
+      rootUrl: HttpUrl.default(POSTMASTER_DEFAULT_ROOT_URL),
+      interval: Duration.prefault('1h'),
+    })
+    .optional(),
+});
+
 export const PathSchema = z
   .strictObject({
     name: Name,
@@ -116,6 +197,17 @@ export const PathSchema = z
     mx: DirectMx.optional(),
     /** Source IP for the connection (the egress being measured). */
     localAddress: IpAddress.optional(),
+    /**
+     * The egress IPs the providers should see for this path (default: localAddress, else
+     * mx.localAddress, when set): checked against each copy's ingress IP, and the IPs whose
+     * reputation is watched (DNSBLs, SNDS, DNS hygiene).
+     */
+    ips: z.array(EgressIp).min(1, { error: 'expected at least one IP address (or leave ips out)' }).optional(),
+    /**
+     * Fleet mode: only these agents (agent.name) can use this path, e.g. the host that owns its
+     * source IP. Default: any agent.
+     */
+    agents: z.array(Name).min(1, { error: 'expected at least one agent name (or leave agents out)' }).optional(),
     /** Extra headers on every probe of this path, e.g. to pick an MTA pool. */
     headers: z.record(z.string(), Template).default({}),
     /** Most probes per second on this path. Default: no limit. */
@@ -238,6 +330,8 @@ export const ConfigSchema = z
         }),
       })
       .optional(),
+    /** Optional: the providers' own view of each path IP (see ReputationSchema). */
+    reputation: ReputationSchema.optional(),
     paths: z.array(PathSchema).min(1, { error: 'expected at least one path' }),
     seeds: z.array(SeedSchema).min(1, { error: 'expected at least one seed' }),
   })
@@ -256,6 +350,17 @@ export const ConfigSchema = z
     };
     seen(c.paths, 'paths');
     seen(c.seeds, 'seeds');
+    // An IP listed under two paths could not tell which path a copy left through.
+    const owner = new Map<string, number>();
+    c.paths.forEach((p, i) =>
+      (p.ips ?? []).forEach((ip, j) => {
+        const o = owner.get(ip);
+        if (o === undefined) owner.set(ip, i);
+        else if (o !== i) {
+          ctx.addIssue({ code: 'custom', path: ['paths', i, 'ips', j], message: `${ip} is also an egress IP of path "${c.paths[o].name}" (paths[${o}]); an IP belongs to one path only` });
+        }
+      }),
+    );
   });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

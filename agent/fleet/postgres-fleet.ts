@@ -30,27 +30,10 @@ export const LEASE_MS = 15_000;
 /** Claims older than this are deleted (they only guard ticks in progress). */
 const CLAIM_RETENTION_MS = 24 * 3_600_000;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS fleet_agents (
-  name         TEXT PRIMARY KEY,
-  started_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-  heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS fleet_leases (
-  seed       TEXT PRIMARY KEY,
-  agent      TEXT NOT NULL,
-  expires_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS fleet_claims (
-  tick_at    BIGINT NOT NULL,
-  path       TEXT NOT NULL,
-  seed       TEXT NOT NULL,
-  agent      TEXT NOT NULL,
-  claimed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  PRIMARY KEY (tick_at, path, seed)
-);`;
+/* Tables: fleet_agents, fleet_leases, fleet_claims (agent/ledger/postgres-migrations.ts, version 3). */
 
 export interface PostgresFleetOptions {
+  /** The Postgres ledger's pool: connected, and migrated (the fleet tables exist). */
   pool: pg.Pool;
   agent: string;
   seeds: readonly string[];
@@ -80,24 +63,6 @@ export class PostgresFleet implements Fleet {
 
   async start(): Promise<void> {
     this.stopped = false;
-    try {
-      // Two agents starting at once: CREATE TABLE IF NOT EXISTS can still collide on the
-      // catalogue, so the schema is made under a transaction-level advisory lock.
-      const c = await this.o.pool.connect();
-      try {
-        await c.query('BEGIN');
-        await c.query(`SELECT pg_advisory_xact_lock(hashtext('seedwatch fleet schema'))`);
-        await c.query(SCHEMA);
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
-    } catch (err) {
-      this.fail(err);
-    }
     await this.pass();
     this.timer = setInterval(() => void this.pass(), this.tickMs);
     this.timer.unref();

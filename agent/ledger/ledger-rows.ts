@@ -31,6 +31,7 @@ export function probeFromRow(r: Row): ProbeRow {
     resolvedAtMs: (r.resolved_at as number | null) ?? null,
     copies: r.copies as number,
     agent: (r.agent as string | null) ?? null,
+    resolvedBy: (r.resolved_by as string | null) ?? null,
   };
 }
 
@@ -69,6 +70,7 @@ export function observationFromRow(r: Row): ObservationRow {
     auth,
     evidence,
     ...(r.agent != null ? { agent: r.agent as string } : {}),
+    countedBy: (r.counted_by as string | null) ?? null,
   };
 }
 
@@ -83,7 +85,7 @@ export function prefixedProbe(r: Row): Row {
 export const PREFIXED_PROBE_COLUMNS = [
   'id', 'path', 'seed', 'provider', 'message_id', 'cycle_id', 'status', 'created_at', 'send_started_at', 'accepted_at',
   'deadline_at', 'smtp_code', 'smtp_enhanced', 'smtp_text', 'queue_id', 'error_reason', 'error_message', 'outcome',
-  'resolved_at', 'copies', 'agent',
+  'resolved_at', 'copies', 'agent', 'resolved_by',
 ]
   .map((c) => `p.${c} AS p_${c}`)
   .join(', ');

@@ -87,6 +87,8 @@ export interface ProbeRow {
   copies: number;
   /** The agent that sent it; null for probes recorded before agents had names. */
   agent?: string | null;
+  /** Fleet metrics: the agent whose counters hold this probe's missing (it concluded it). */
+  resolvedBy?: string | null;
 }
 
 export interface NewObservation {
@@ -142,6 +144,8 @@ export interface ObservationRow extends NewObservation {
   kind: CopyKind;
   deliveryLatencyMs: number | null;
   detectionDelayMs: number | null;
+  /** Fleet metrics: the agent whose counters hold this copy (null while its probe is being sent). */
+  countedBy?: string | null;
 }
 
 export interface ProbeFilter {

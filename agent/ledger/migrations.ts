@@ -124,4 +124,17 @@ ALTER TABLE probes ADD COLUMN agent TEXT;
 ALTER TABLE observations ADD COLUMN agent TEXT;
 `,
   },
+  {
+    version: 5,
+    name: 'which agent counted each fact (fleet metrics: each agent exports what it recorded)',
+    sql: `
+-- The agent whose counters hold the probe's missing (it concluded it); and per copy the agent
+-- that counted it (the watcher that recorded it, or for a copy recorded while the probe was still
+-- being sent, the sender, which counts it when the accept is recorded).
+ALTER TABLE probes ADD COLUMN resolved_by TEXT;
+ALTER TABLE observations ADD COLUMN counted_by TEXT;
+UPDATE probes SET resolved_by = agent WHERE outcome = 'missing';
+UPDATE observations SET counted_by = agent;
+`,
+  },
 ];

@@ -306,8 +306,8 @@ export class PostgresLedger implements Ledger {
         q,
         `INSERT INTO observations (probe_id, seed, folder, folder_role, placement, uid_validity, uid, fingerprint,
            arrived_at, internal_date, observed_at, copy_number, kind, spf, dkim, dmarc, arc,
-           delivery_latency_ms, detection_delay_ms, evidence, agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+           delivery_latency_ms, detection_delay_ms, evidence, agent, counted_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
          ON CONFLICT DO NOTHING RETURNING id`,
         [
           o.probeId,
@@ -331,13 +331,15 @@ export class PostgresLedger implements Ledger {
           d.detectionDelayMs,
           JSON.stringify(o.evidence ?? {}),
           o.agent ?? null,
+          // A copy of a probe still being sent is counted by its sender, once the accept is in.
+          probe.status === 'sending' ? null : (o.agent ?? null),
         ],
       );
       // Only reachable if the same copy were recorded under another probe id: not a new copy.
       if (inserted.length === 0) return { kind: 'already-recorded', copyNumber: 0, probe };
       const [updated] =
         d.settles !== null
-          ? await rows(q, `UPDATE probes SET copies = copies + 1, outcome = $1, resolved_at = $2 WHERE id = $3 RETURNING *`, [d.settles, o.observedAtMs, o.probeId])
+          ? await rows(q, `UPDATE probes SET copies = copies + 1, outcome = $1, resolved_at = $2, resolved_by = $4 WHERE id = $3 RETURNING *`, [d.settles, o.observedAtMs, o.probeId, o.agent ?? null])
           : await rows(q, `UPDATE probes SET copies = copies + 1 WHERE id = $1 RETURNING *`, [o.probeId]);
       return {
         kind: d.kind,
@@ -364,7 +366,9 @@ export class PostgresLedger implements Ledger {
       // Judged as the probe's first copy, with the probe as it is now.
       const d = decide({ ...probe, copies: 0, outcome: null }, first);
       await rows(q, `UPDATE observations SET kind = $1, delivery_latency_ms = $2 WHERE id = $3`, [d.kind, d.deliveryLatencyMs, first.id]);
-      if (d.settles !== null) await rows(q, `UPDATE probes SET outcome = $1 WHERE id = $2`, [d.settles, id]);
+      // The sender counts what was recorded before its accept.
+      await rows(q, `UPDATE observations SET counted_by = $1 WHERE probe_id = $2 AND counted_by IS NULL`, [probe.agent ?? null, id]);
+      if (d.settles !== null) await rows(q, `UPDATE probes SET outcome = $1, resolved_by = $3 WHERE id = $2`, [d.settles, id, probe.agent ?? null]);
       return copiesOf();
     });
   }
@@ -385,8 +389,8 @@ export class PostgresLedger implements Ledger {
       if (ids.length === 0) return [];
       const marked = await rows(
         q,
-        `UPDATE probes SET outcome = 'missing', resolved_at = $1 WHERE id = ANY($2::text[]) AND outcome IS NULL AND copies = 0 RETURNING *`,
-        [atMs, ids],
+        `UPDATE probes SET outcome = 'missing', resolved_at = $1, resolved_by = $3 WHERE id = ANY($2::text[]) AND outcome IS NULL AND copies = 0 RETURNING *`,
+        [atMs, ids, this.opts.agent ?? null],
       );
       return marked.map(probeFromRow).sort(byId);
     });
@@ -473,13 +477,13 @@ export class PostgresLedger implements Ledger {
 
   async recordMailboxError(seed: string, kind: MailboxErrorKind, atMs: number, message: string): Promise<void> {
     await this.write('mailbox event', false, (q) =>
-      rows(q, `INSERT INTO mailbox_events (seed, kind, at, message) VALUES ($1, $2, $3, $4)`, [seed, kind, atMs, message.slice(0, 500)]),
+      rows(q, `INSERT INTO mailbox_events (seed, kind, at, message, agent) VALUES ($1, $2, $3, $4, $5)`, [seed, kind, atMs, message.slice(0, 500), this.opts.agent ?? null]),
     );
   }
 
   async startCycle(id: string, atMs: number, overlapped = false): Promise<void> {
     await this.write('cycle start', false, (q) =>
-      rows(q, `INSERT INTO cycles (id, started_at, finished_at, overlapped) VALUES ($1, $2, $3, $4)`, [id, atMs, overlapped ? atMs : null, overlapped ? 1 : 0]),
+      rows(q, `INSERT INTO cycles (id, started_at, finished_at, overlapped, agent) VALUES ($1, $2, $3, $4, $5)`, [id, atMs, overlapped ? atMs : null, overlapped ? 1 : 0, this.opts.agent ?? null]),
     );
   }
 
@@ -489,15 +493,20 @@ export class PostgresLedger implements Ledger {
     );
   }
 
+  /** This agent's cycles and mailbox errors (each agent exports its own: see Metrics). */
   async totals(): Promise<LedgerTotals> {
+    const agent = this.opts.agent ?? null;
     const [cycles] = await this.read<LedgerTotals['cycles']>(
       `SELECT COUNT(*) FILTER (WHERE overlapped = 0 AND finished_at IS NOT NULL) AS completed,
               COALESCE(SUM(overlapped), 0)::bigint AS overlaps,
               MAX(finished_at) FILTER (WHERE overlapped = 0) AS "lastFinishedAtMs"
-       FROM cycles`,
+       FROM cycles WHERE $1::text IS NULL OR agent = $1`,
+      [agent],
     );
     const mailboxErrors = await this.read<LedgerTotals['mailboxErrors'][number]>(
-      `SELECT seed, kind, COUNT(*) AS count FROM mailbox_events GROUP BY seed, kind ORDER BY seed, kind`,
+      `SELECT seed, kind, COUNT(*) AS count FROM mailbox_events WHERE $1::text IS NULL OR agent = $1
+       GROUP BY seed, kind ORDER BY seed, kind`,
+      [agent],
     );
     return { cycles: cycles!, mailboxErrors };
   }

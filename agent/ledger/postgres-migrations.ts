@@ -134,6 +134,40 @@ CREATE TABLE ledger_imports (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'fleet: which agent counted each fact; leases, claims and heartbeats',
+    sql: `
+-- The agent whose counters hold the probe's missing (it concluded it); and per copy the agent
+-- that counted it (see the SQLite migration 5).
+ALTER TABLE probes ADD COLUMN resolved_by TEXT COLLATE "C";
+ALTER TABLE observations ADD COLUMN counted_by TEXT COLLATE "C";
+UPDATE probes SET resolved_by = agent WHERE outcome = 'missing';
+UPDATE observations SET counted_by = agent;
+-- Which agent ran each cycle and met each mailbox error (rows copied from SQLite have none).
+ALTER TABLE cycles ADD COLUMN agent TEXT COLLATE "C";
+ALTER TABLE mailbox_events ADD COLUMN agent TEXT COLLATE "C";
+-- Fleet coordination (agent/fleet/postgres-fleet.ts).
+CREATE TABLE IF NOT EXISTS fleet_agents (
+  name         TEXT COLLATE "C" PRIMARY KEY,
+  started_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+  heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS fleet_leases (
+  seed       TEXT COLLATE "C" PRIMARY KEY,
+  agent      TEXT COLLATE "C" NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fleet_claims (
+  tick_at    BIGINT NOT NULL,
+  path       TEXT COLLATE "C" NOT NULL,
+  seed       TEXT COLLATE "C" NOT NULL,
+  agent      TEXT COLLATE "C" NOT NULL,
+  claimed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (tick_at, path, seed)
+);
+`,
+  },
 ];
 
 /**

@@ -182,8 +182,8 @@ export class SqliteLedger implements Ledger {
         .prepare(
           `INSERT INTO observations (probe_id, seed, folder, folder_role, placement, uid_validity, uid, fingerprint,
              arrived_at, internal_date, observed_at, copy_number, kind, spf, dkim, dmarc, arc,
-             delivery_latency_ms, detection_delay_ms, evidence, agent)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             delivery_latency_ms, detection_delay_ms, evidence, agent, counted_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           o.probeId,
@@ -207,11 +207,13 @@ export class SqliteLedger implements Ledger {
           d.detectionDelayMs,
           JSON.stringify(o.evidence ?? {}),
           o.agent ?? null,
+          // A copy of a probe still being sent is counted by its sender, once the accept is in.
+          probe.status === 'sending' ? null : (o.agent ?? null),
         );
       if (d.settles !== null) {
         this.db
-          .prepare(`UPDATE probes SET copies = copies + 1, outcome = ?, resolved_at = ? WHERE id = ?`)
-          .run(d.settles, o.observedAtMs, o.probeId);
+          .prepare(`UPDATE probes SET copies = copies + 1, outcome = ?, resolved_at = ?, resolved_by = ? WHERE id = ?`)
+          .run(d.settles, o.observedAtMs, o.agent ?? null, o.probeId);
       } else {
         this.db.prepare(`UPDATE probes SET copies = copies + 1 WHERE id = ?`).run(o.probeId);
       }
@@ -240,7 +242,9 @@ export class SqliteLedger implements Ledger {
       // Judged as the probe's first copy, with the probe as it is now.
       const d = decide({ ...probe, copies: 0, outcome: null }, first);
       this.db.prepare(`UPDATE observations SET kind = ?, delivery_latency_ms = ? WHERE id = ?`).run(d.kind, d.deliveryLatencyMs, first.id);
-      if (d.settles !== null) this.db.prepare(`UPDATE probes SET outcome = ? WHERE id = ?`).run(d.settles, id);
+      // The sender counts what was recorded before its accept.
+      this.db.prepare(`UPDATE observations SET counted_by = ? WHERE probe_id = ? AND counted_by IS NULL`).run(probe.agent ?? null, id);
+      if (d.settles !== null) this.db.prepare(`UPDATE probes SET outcome = ?, resolved_by = ? WHERE id = ?`).run(d.settles, probe.agent ?? null, id);
       return (this.db.prepare(`SELECT * FROM observations WHERE probe_id = ? ORDER BY copy_number`).all(id) as Row[]).map(observationFromRow);
     });
   }

@@ -5,6 +5,7 @@ import { AUTH_METHODS, MAILBOX_ERROR_KINDS, OUTCOMES, SEND_FAILURE_REASONS } fro
 import type { Clock } from '../clock.js';
 import type { ObservationRow } from '../ledger/ledger.js';
 import { ExactHistogram } from './exact-histogram.js';
+import { egressVerdict } from '../analyze/ingress-ip.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -41,7 +42,8 @@ export interface ReloadState {
 }
 
 export interface MetricsTarget {
-  paths: { name: string }[];
+  /** `ips`: the path's egress IPs (canonical), when configured: the egress check runs on those paths only. */
+  paths: { name: string; ips?: readonly string[] }[];
   seeds: { name: string; provider: string }[];
 }
 
@@ -69,7 +71,14 @@ export class Metrics {
   readonly cycles: Counter;
   readonly cycleOverlaps: Counter;
   readonly lastCycle: Gauge;
+  readonly egressMismatch: Counter<(typeof PSP)[number]>;
+  readonly egressUnknown: Counter<(typeof PSP)[number]>;
   private readonly providerOf = new Map<string, string>();
+  /** Egress IPs per path, for the paths that configure them. */
+  private readonly egressIps = new Map<string, readonly string[]>();
+  /** Live ingress-IP look-ups not finished yet (see settled()). */
+  private readonly pending = new Set<Promise<void>>();
+  private readonly agent: string | undefined;
   /** Seeds this agent watches (fleet mode: the ones it holds); mailbox_up exists for these only. */
   private watched: ReadonlySet<string>;
   /** Newest accept per path and seed (the gauge never goes back when facts come out of order). */
@@ -79,10 +88,22 @@ export class Metrics {
     private readonly target: MetricsTarget,
     private readonly ledger: Ledger,
     private readonly clock: Clock,
-    opts: { registry?: Registry; defaultMetrics?: boolean; reloadState?: ReloadState } = {},
+    opts: {
+      registry?: Registry;
+      defaultMetrics?: boolean;
+      reloadState?: ReloadState;
+      /**
+       * Fleet mode: this agent's name. Each agent exports what it recorded itself (sends it made,
+       * copies it counted, deadlines it concluded), so a sum over the agents counts every fact
+       * once, and an agent that comes back resumes its own counters. Absent: one agent, every fact.
+       */
+      agent?: string;
+    } = {},
   ) {
+    this.agent = opts.agent;
     const registry = (this.registry = opts.registry ?? new Registry());
     for (const s of target.seeds) this.providerOf.set(s.name, s.provider);
+    for (const p of target.paths) if (p.ips && p.ips.length > 0) this.egressIps.set(p.name, [...p.ips]);
     this.watched = new Set(target.seeds.map((s) => s.name));
     const reg = [registry];
     this.sent = new Counter({ name: 'seedwatch_probes_sent_total', help: 'Probes accepted by the first SMTP hop.', labelNames: PSP, registers: reg });
@@ -154,6 +175,18 @@ export class Metrics {
     this.cycles = new Counter({ name: 'seedwatch_cycles_total', help: 'Probe cycles completed (every path x every seed).', registers: reg });
     this.cycleOverlaps = new Counter({ name: 'seedwatch_cycle_overlaps_total', help: 'Scheduler ticks skipped because the previous cycle was still running.', registers: reg });
     this.lastCycle = new Gauge({ name: 'seedwatch_last_cycle_timestamp_seconds', help: 'End of the last completed cycle.', registers: reg });
+    this.egressMismatch = new Counter({
+      name: 'seedwatch_egress_ip_mismatch_total',
+      help: "Probes whose first copy the provider received from an IP that is not one of the path's ips (paths with ips only; counted on each probe's first copy only).",
+      labelNames: PSP,
+      registers: reg,
+    });
+    this.egressUnknown = new Counter({
+      name: 'seedwatch_egress_ip_unknown_total',
+      help: "Probes whose first copy names no ingress IP of the provider (no provider Received hop, or no client address in it; paths with ips only; first copy only).",
+      labelNames: PSP,
+      registers: reg,
+    });
     this.buildInfo.set({ version: VERSION }, 1);
     const reload = opts.reloadState ?? { successful: true, lastSuccessAtMs: clock.nowMs() };
     new Gauge({
@@ -207,6 +240,10 @@ export class Metrics {
         for (const placement of OUTCOMES) this.placements.inc({ ...l, placement }, 0);
         for (const code of ZERO_REPLY_CODES) this.replies.inc({ ...l, code }, 0);
         for (const method of AUTH_METHODS) for (const result of ZERO_AUTH_RESULTS) this.auth.inc({ ...l, method, result }, 0);
+        if (this.egressIps.has(p.name)) {
+          this.egressMismatch.inc(l, 0);
+          this.egressUnknown.inc(l, 0);
+        }
       }
     }
     this.cycles.inc(0);
@@ -220,11 +257,12 @@ export class Metrics {
    * and histogram at exactly the value it had.
    */
   async bootstrap(): Promise<void> {
+    const mine = (by: string | null | undefined) => this.agent === undefined || by === this.agent;
     for await (const f of this.ledger.replay()) {
       if (f.type === 'send') {
-        this.countSend(f.probe);
-        if (f.probe.outcome === 'missing') this.countMissing(f.probe);
-      } else {
+        if (mine(f.probe.agent)) this.countSend(f.probe);
+        if (f.probe.outcome === 'missing' && mine(f.probe.resolvedBy)) this.countMissing(f.probe);
+      } else if (mine(f.copy.countedBy)) {
         this.countCopy(f.probe, f.copy);
       }
     }
@@ -264,7 +302,10 @@ export class Metrics {
    */
   private countCopy(
     p: ProbeRow,
-    c: Pick<ObservationRow, 'kind' | 'placement' | 'auth' | 'deliveryLatencyMs' | 'detectionDelayMs'>,
+    c: Pick<ObservationRow, 'kind' | 'placement' | 'auth' | 'deliveryLatencyMs' | 'detectionDelayMs' | 'copyNumber'> & {
+      /** The copy's evidence as recorded (the replay has it; live events do not carry it). */
+      evidence?: Record<string, unknown>;
+    },
   ): void {
     if (p.status !== 'accepted') return;
     const l = { path: p.path, seed: p.seed, provider: p.provider };
@@ -278,6 +319,43 @@ export class Metrics {
       }
     } else if (c.kind === 'duplicate') this.duplicates.inc(l);
     else if (c.kind === 'late') this.late.inc(l);
+    // Which IP the provider saw, once per probe: on its first copy (late or not); a duplicate
+    // took the same route or says nothing about the path the probe was sent on.
+    if (c.copyNumber === 1 && this.egressIps.has(p.path)) {
+      if (c.evidence) this.countEgress(p, c.evidence);
+      else this.lookUpEgress(p);
+    }
+  }
+
+  private countEgress(p: ProbeRow, evidence: Record<string, unknown>): void {
+    const ips = this.egressIps.get(p.path);
+    if (!ips) return;
+    const l = { path: p.path, seed: p.seed, provider: p.provider };
+    const verdict = egressVerdict(evidence.ingressIp, ips);
+    if (verdict === 'unknown') this.egressUnknown.inc(l);
+    else if (verdict === 'mismatch') this.egressMismatch.inc(l);
+  }
+
+  /**
+   * A live event carries the copy's decision, not its evidence: read the first copy back as
+   * the ledger recorded it (the replay at the next start reads the very same row). A failed
+   * read is logged nowhere and counted at the next start instead.
+   */
+  private lookUpEgress(p: ProbeRow): void {
+    const job = this.ledger
+      .observations(p.id)
+      .then((rows) => {
+        const first = rows.find((o) => o.copyNumber === 1);
+        if (first) this.countEgress(p, first.evidence);
+      })
+      .catch(() => undefined)
+      .finally(() => this.pending.delete(job));
+    this.pending.add(job);
+  }
+
+  /** Resolves when every live ingress-IP look-up started so far has been counted (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   /**
@@ -310,6 +388,7 @@ export class Metrics {
       if (!r.probe || (r.kind !== 'first' && r.kind !== 'duplicate' && r.kind !== 'late') || !r.placement) return;
       this.countCopy(r.probe, {
         kind: r.kind,
+        copyNumber: r.copyNumber,
         placement: r.placement,
         auth: r.auth ?? {},
         deliveryLatencyMs: r.deliveryLatencyMs ?? null,

@@ -93,6 +93,7 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
           logger,
           idFactory: opts.idFactory,
           cycleId,
+          agent: config.agent.name,
           ...(dkimPrivateKey ? { dkimPrivateKey } : {}),
           ...(dkimError ? { dkimError } : {}),
         }),

@@ -39,6 +39,8 @@ export interface MailboxWatcherOptions {
   pollIntervalMs: number;
   /** config.deadline: the catch-up window when a folder has no usable state. */
   deadlineMs: number;
+  /** This agent's name (config agent.name), recorded on every copy it sees. */
+  agent?: string;
   clock?: Clock;
   log?: Logger;
   /**
@@ -325,6 +327,7 @@ export class MailboxWatcher {
       log: this.log,
       deadlineMs: this.opts.deadlineMs,
       trashPath: roles.trash?.path ?? null,
+      ...(this.opts.agent ? { agent: this.opts.agent } : {}),
     };
     const hooks: SessionHooks = {
       scanned: (folder, r) => {

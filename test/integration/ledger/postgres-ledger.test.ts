@@ -106,7 +106,7 @@ describe('PostgresLedger: migrations', () => {
     await (await another(url)).close();
     expect(await pg.query(dbOf(url), 'SELECT version, applied_at FROM schema_migrations ORDER BY version')).toEqual(first);
     const tables = await pg.query<{ t: string }>(dbOf(url), `SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`);
-    expect(tables.map((r) => r.t)).toEqual(['cycles', 'folder_state', 'kv', 'ledger_imports', 'mailbox_events', 'observations', 'probes', 'schema_migrations']);
+    expect(tables.map((r) => r.t)).toEqual(['cycles', 'fleet_agents', 'fleet_claims', 'fleet_leases', 'folder_state', 'kv', 'ledger_imports', 'mailbox_events', 'observations', 'probes', 'schema_migrations']);
   });
 
   it('four agents starting at once on an empty database: every one opens, each migration runs once', async () => {
