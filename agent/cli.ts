@@ -69,6 +69,30 @@ export function buildProgram(): Command {
       process.exitCode = await checkCommand(opts);
     });
 
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command('init')
+    .description('first configuration: asks for the sender, paths and seeds (or takes flags), logs in, writes a commented seedwatch.yaml, runs check')
+    .option('-o, --out <file>', 'the config file to write', 'seedwatch.yaml')
+    .option('--force', 'overwrite --out')
+    .option('--no-check', 'do not log in, test paths or run `seedwatch check` (offline)')
+    .option('--non-interactive', 'take everything from the flags below (automation)')
+    .option('--from <sender>', 'the probes\' sender, "Name <address@domain>"')
+    .option('--listen <host:port>', 'HTTP listen address (default 127.0.0.1:9464)')
+    .option('--data-dir <dir>', 'ledger directory, relative to the config (default ./data)')
+    .option('--relay <name=host:port>', 'a relay path (repeatable; port 587 by default, 465 = implicit TLS)', collect, [])
+    .option('--relay-auth <name=user:ENV>', "a relay path's login; the password is read from the environment variable ENV", collect, [])
+    .option('--mx <name[=helo]>', 'a direct-to-MX path (repeatable)', collect, [])
+    .option('--source <name=ip>', 'source IP of a path (repeatable)', collect, [])
+    .option('--seed <name=provider:address[:user]>', 'a seed mailbox; provider = a preset (repeatable)', collect, [])
+    .option('--imap <name=host:port[:tls|plain]>', "a seed's IMAP server when not the preset's", collect, [])
+    .option('--password-env <name=ENV>', "a seed's IMAP password, read from the environment variable ENV", collect, [])
+    .option('--oauth2-client <name=client-id[:tenant]>', 'an OAuth2 seed (then `seedwatch auth` for its refresh token)', collect, [])
+    .action(async (opts) => {
+      const { initCommand } = await import('./cli/init.js');
+      process.exitCode = await initCommand(opts);
+    });
+
   program
     .command('report')
     .description('weekly trend report from the ledger')
