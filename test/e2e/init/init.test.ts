@@ -28,7 +28,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'test/e2e/init/run-cli.ts');
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const SEED = { user: 'seed1@example.test', password: 'correct-horse-7', kind: 'gmail' as const };
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 let dovecot: DovecotServer;

@@ -22,7 +22,6 @@ const LOG_LINES = join(HERE, 'fixtures/log-lines.ts');
 const CLI = join(HERE, 'fixtures/cli.ts');
 /** A pretty line: time, level, message, then the fields as one JSON object. */
 const PRETTY_INFO = /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: probe sent \{"seed":"gmail-1","password":"\[redacted\]"\}$/m;
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[\d+m/;
 
 interface Run {
@@ -82,7 +81,6 @@ describe.concurrent('log format', () => {
     const out = await onTerminal([LOG_LINES]);
     expect(out).not.toMatch(/^\{/m);
     expect(out).toMatch(ANSI);
-    // eslint-disable-next-line no-control-regex
     const plain = out.replace(/\x1b\[\d+m/g, '');
     expect(plain).toMatch(PRETTY_INFO);
     expect(plain).toMatch(/^\[[\d:.]+\] WARN: relay slow \{"path":"transit"\}$/m);
@@ -154,7 +152,6 @@ describe('--log-format and --log-level', () => {
       onTerminal([CLI, 'run', '--config', config, '--log-format', 'json'], pw),
       piped([CLI, '--log-level', 'fatal', 'run', '--config', config], pw),
     ]);
-    // eslint-disable-next-line no-control-regex
     expect(pretty.replace(/\x1b\[\d+m/g, '')).toMatch(/^\[[\d:.]+\] ERROR: cannot start \{"err":"cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE"\}$/m);
     expect(jsonLines(json).find((l) => l.msg === 'cannot start')).toMatchObject({ level: 50 });
     expect(silenced.code).toBe(2);
