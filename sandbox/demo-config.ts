@@ -41,11 +41,16 @@ export interface DemoConfigOptions {
   pollInterval?: string;
   /** Sign probes (a key file relative to the config file); the sandbox reports dkim=pass for signed mail. */
   dkim?: { domain: string; selector: string; privateKeyFile: string };
+  /** How often the demo DNSBL is asked about the paths' egress IPs. Default 10s. */
+  dnsblInterval?: string;
 }
 
 export interface DemoConfigInput {
-  paths: { name: string; host: string; port: number }[];
+  /** `ip`: the egress IP the sandbox providers see for the path (its `ips`). */
+  paths: { name: string; host: string; port: number; ip?: string }[];
   seeds: { name: string; provider: string; address: string; imap: SandboxSeedImap }[];
+  /** The sandbox DNSBL, checked for the paths' egress IPs. */
+  dnsbl?: { zone: string; server: string };
 }
 
 export function demoConfigYaml(input: DemoConfigInput, opts: DemoConfigOptions): string {
@@ -60,9 +65,11 @@ export function demoConfigYaml(input: DemoConfigInput, opts: DemoConfigOptions):
       ...(opts.dkim ? { dkim: { domain: opts.dkim.domain, selector: opts.dkim.selector, privateKey: { file: opts.dkim.privateKeyFile } } } : {}),
     },
     watch: { pollInterval: opts.pollInterval ?? '15s', cleanup: opts.cleanup ?? 'trash' },
+    ...(input.dnsbl ? { reputation: { dnsbl: { zones: [input.dnsbl.zone], servers: [input.dnsbl.server], interval: opts.dnsblInterval ?? '10s' } } } : {}),
     paths: input.paths.map((p) => ({
       name: p.name,
       smtp: { host: p.host, port: p.port, secure: false },
+      ...(p.ip ? { ips: [p.ip] } : {}),
       headers: { 'X-Virtual-MTA': p.name },
     })),
     seeds: input.seeds.map((s) => ({

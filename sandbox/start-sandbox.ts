@@ -4,13 +4,16 @@
  *     recipient by domain to its provider and applies that provider × path's behaviour;
  *   - one hoodiecrow IMAP server per seed mailbox, with the provider's folders;
  *   - an OAuth2 token endpoint (refresh_token grant) for the providers that allow OAuth2 only
- *     (Outlook): their mailboxes accept its access tokens over SASL XOAUTH2 and refuse LOGIN.
+ *     (Outlook): their mailboxes accept its access tokens over SASL XOAUTH2 and refuse LOGIN;
+ *   - a DNSBL (UDP DNS on 127.0.0.1) that lists a path's egress IP while an incident is on
+ *     on that path, so the agent's DNSBL check shows the listing next to the spam spike.
  * No real credentials, no traffic off loopback.
  */
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../agent/clock.js';
 import { silentLogger, type Logger } from '../agent/log.js';
-import { BehaviourModel, PROVIDER_DOMAINS, SANDBOX_PROVIDERS, type BehaviourOverrides, type SandboxProvider } from './behaviour.js';
+import { BehaviourModel, incidentActive, PROVIDER_DOMAINS, SANDBOX_PROVIDERS, type BehaviourOverrides, type SandboxProvider } from './behaviour.js';
+import { DnsblServer } from './dnsbl-server.js';
 import { demoConfigYaml, type DemoConfigOptions, type SandboxSeedImap } from './demo-config.js';
 import { SANDBOX_HOST, SandboxMailbox } from './mailbox-server.js';
 import { SANDBOX_OAUTH2_CLIENT_ID, SandboxTokenEndpoint } from './oauth-endpoint.js';
@@ -43,12 +46,19 @@ export interface SandboxOptions {
   refreshTokens?: Partial<Record<SandboxProvider, string>>;
   /** Lifetime of the token endpoint's access tokens, seconds. Default 1 h. */
   accessTokenTtlSeconds?: number;
+  /** Serve the demo DNSBL (default true). */
+  dnsbl?: boolean;
 }
+
+/** The demo DNSBL's zone (RFC 6761 .test: never a real list). */
+export const SANDBOX_DNSBL_ZONE = 'bl.sandbox.test';
 
 export interface SandboxPath {
   name: string;
   host: string;
   port: number;
+  /** The egress IP the providers see for this path (its `ips` in the config). */
+  ip: string;
 }
 
 export interface SandboxSeed {
@@ -63,6 +73,8 @@ export interface Sandbox {
   seeds: SandboxSeed[];
   /** The OAuth2 token endpoint of the OAuth2-only providers. */
   oauth: SandboxTokenEndpoint;
+  /** The demo DNSBL: its zone and `127.0.0.1:port`; null when started without one. */
+  dnsbl: { zone: string; server: string } | null;
   /** The agent configuration for this sandbox (see demo-config.ts). */
   configYaml(opts: DemoConfigOptions): string;
   /** The mailbox of a seed, by seed name (tests). */
@@ -105,10 +117,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const mailboxes = new Map<string, SandboxMailbox>();
   const listeners: PathListener[] = [];
+  // A path's egress IP is listed while one of its incidents is on (the listing a real spam run earns).
+  const egressByIp = new Map(pathNames.map((name, i) => [egressFor(name, i).ip, name]));
+  const dnsbl =
+    opts.dnsbl === false
+      ? null
+      : new DnsblServer({
+          zone: SANDBOX_DNSBL_ZONE,
+          listed: (ip) => {
+            const path = egressByIp.get(ip);
+            const on = path !== undefined && model.incidents.some((i) => i.path === path && incidentActive(i, clock.nowMs()));
+            return on ? `Listed by the seedwatch sandbox: spam-trap hits from ${ip} (path ${path}) during its incident` : null;
+          },
+        });
   const stopAll = async () => {
     await Promise.all(listeners.map((l) => l.stop()));
     await Promise.all([...mailboxes.values()].map((m) => m.stop()));
     await oauth.stop();
+    await dnsbl?.stop();
   };
 
   try {
@@ -117,6 +143,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const domains = new Map<string, SandboxProvider>();
     const uidValidity = Math.floor(clock.nowMs() / 1000);
     if (oauthAccounts.length > 0) await oauth.start();
+    await dnsbl?.start();
     for (const provider of providers) {
       const name = `${provider}-1`;
       const address = `seedwatch.demo1@${PROVIDER_DOMAINS[provider]}`;
@@ -144,15 +171,17 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     const paths: SandboxPath[] = [];
     for (const [i, name] of pathNames.entries()) {
-      const listener = new PathListener({ name, egress: egressFor(name, i), seeds: targets, domains, model, clock, random, stats, log });
+      const egress = egressFor(name, i);
+      const listener = new PathListener({ name, egress, seeds: targets, domains, model, clock, random, stats, log });
       listeners.push(listener);
-      paths.push({ name, host: SANDBOX_HOST, port: await listener.start() });
+      paths.push({ name, host: SANDBOX_HOST, port: await listener.start(), ip: egress.ip });
     }
     log.info(
       {
         paths: paths.map((p) => `${p.name}=${p.host}:${p.port}`),
         seeds: seeds.map((s) => `${s.name}=${s.imap.port}${s.imap.oauth2 ? ' (oauth2)' : ''}`),
         ...(oauthAccounts.length > 0 ? { tokenUrl: oauth.tokenUrl } : {}),
+        ...(dnsbl ? { dnsbl: `${dnsbl.zone}@${dnsbl.server}` } : {}),
       },
       'sandbox providers up',
     );
@@ -162,7 +191,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       paths,
       seeds,
       oauth,
-      configYaml: (o) => demoConfigYaml({ paths, seeds }, o),
+      dnsbl: dnsbl ? { zone: dnsbl.zone, server: dnsbl.server } : null,
+      configYaml: (o) => demoConfigYaml({ paths, seeds, ...(dnsbl ? { dnsbl: { zone: dnsbl.zone, server: dnsbl.server } } : {}) }, o),
       mailbox: (seed) => {
         const m = mailboxes.get(seed);
         if (!m) throw new Error(`sandbox: no seed named "${seed}"`);

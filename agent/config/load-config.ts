@@ -8,6 +8,7 @@ import { relayPresetFor } from './relay-preset.js';
 import { ConfigSchema, NAME_PATTERN, PathSchema, SeedSchema, type PathConfig as RawPathConfig, type RawConfig, type SeedConfigRaw } from './schema.js';
 import { describeSecret, resolveSecret, SecretError, type SecretRef, type SecretValue } from './secret.js';
 import { parseDuration } from './duration.js';
+import { canonicalIp } from '../analyze/ingress-ip.js';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -51,7 +52,9 @@ export interface SeedConfig {
 }
 
 /** A probe path as configured, with the provider preset its relay host belongs to (if any). */
-export type PathConfig = RawPathConfig & {
+export type PathConfig = Omit<RawPathConfig, 'ips'> & {
+  /** The egress IPs (canonical): `ips` as configured, else the path's localAddress (or mx.localAddress), else none. */
+  ips: string[];
   /** The preset whose oauth2.relay.hosts match smtp.host: token endpoint and scope of smtp.auth.oauth2. */
   relayPreset?: ProviderPreset;
 };
@@ -176,6 +179,7 @@ interface SecretParts {
   probe?: RawConfig['probe'];
   http?: RawConfig['http'];
   report?: RawConfig['report'];
+  reputation?: RawConfig['reputation'];
   paths: [number, RawPathConfig][];
   seeds: [number, Pick<SeedConfigRaw['imap'], 'password' | 'oauth2'>][];
 }
@@ -205,6 +209,7 @@ function partsThatHold(raw: unknown, seeds: [number, SeedConfigRaw][]): SecretPa
     probe: holds(shape.probe, top.probe),
     http: holds(shape.http, top.http),
     report: holds(shape.report, top.report),
+    reputation: holds(shape.reputation, top.reputation),
     paths: entriesThatHold<RawPathConfig>(top.paths, PathSchema),
     seeds: seeds.map(([i, s]) => [i, s.imap]),
   };
@@ -246,7 +251,9 @@ function reviewParsed(
   const baseDir = opts.baseDir ?? process.cwd();
   const paths = parsed.data.paths.map((p): PathConfig => {
     const relayPreset = p.smtp ? relayPresetFor(p.smtp.host, presets) : undefined;
-    return relayPreset ? { ...p, relayPreset } : p;
+    const local = p.localAddress ?? p.mx?.localAddress;
+    const ips = p.ips ?? (local !== undefined ? [canonicalIp(local) ?? local] : []);
+    return relayPreset ? { ...p, ips, relayPreset } : { ...p, ips };
   });
   const cfg: Config = {
     ...parsed.data,
@@ -380,6 +387,12 @@ function secretRefsOf(parts: SecretParts): SecretField[] {
   if (parts.probe?.dkim) out.push({ path: 'probe.dkim.privateKey', ref: parts.probe.dkim.privateKey });
   if (parts.http?.token) out.push({ path: 'http.token', ref: parts.http.token });
   if (parts.report?.email.smtp.auth?.pass) out.push({ path: 'report.email.smtp.auth.pass', ref: parts.report.email.smtp.auth.pass });
+  if (parts.reputation?.snds) out.push({ path: 'reputation.snds.key', ref: parts.reputation.snds.key });
+  if (parts.reputation?.postmaster) {
+    out.push({ path: 'reputation.postmaster.oauth2.refreshToken', ref: parts.reputation.postmaster.oauth2.refreshToken });
+    if (parts.reputation.postmaster.oauth2.clientSecret)
+      out.push({ path: 'reputation.postmaster.oauth2.clientSecret', ref: parts.reputation.postmaster.oauth2.clientSecret });
+  }
   for (const [i, p] of parts.paths) {
     if (p.smtp?.auth?.pass) out.push({ path: `paths[${i}].smtp.auth.pass`, ref: p.smtp.auth.pass });
     if (p.smtp?.auth?.oauth2) {

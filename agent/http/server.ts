@@ -13,6 +13,8 @@ import { OUTCOMES } from '../domain/vocabulary.js';
 import { isProbeId } from '../probe-id.js';
 import { createExposition } from './exposition.js';
 import type { Logger } from '../log.js';
+import { egressVerdict } from '../analyze/ingress-ip.js';
+import type { ReputationSnapshot } from '../reputation/reputation-state.js';
 
 export interface Readiness {
   ready: boolean;
@@ -31,6 +33,10 @@ export interface HttpDeps {
   mount?: (app: express.Express, guard: express.RequestHandler) => void;
   /** POST /-/reload (config `http.reload`): reload the config, as SIGHUP does. */
   reload?: () => Promise<ReloadResult>;
+  /** GET /api/reputation: what the reputation sources found (null: none configured). */
+  reputation?: () => ReputationSnapshot | null;
+  /** Egress IPs per path (config paths[].ips), for the egress verdict of /api/probes/:id. */
+  egressIps?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type ReloadResult = { ok: true } | { ok: false; error: string };
@@ -135,7 +141,13 @@ export function createApp(deps: HttpDeps): express.Express {
         res.status(404).json({ error: `probe ${id} not found` });
         return;
       }
-      res.json({ probe, observations: await deps.ledger.observations(id) });
+      const observations = await deps.ledger.observations(id);
+      // Which IP the provider saw (the first copy's ingress hop) against the path's egress IPs.
+      const first = observations.find((o) => o.copyNumber === 1);
+      const ips = deps.egressIps?.[probe.path] ?? [];
+      const ingressIp = typeof first?.evidence.ingressIp === 'string' ? first.evidence.ingressIp : null;
+      const egress = { pathIps: ips, ingressIp, verdict: first ? egressVerdict(ingressIp, ips) : null };
+      res.json({ probe, observations, egress });
     } catch (err) {
       next(err);
     }
@@ -154,6 +166,20 @@ export function createApp(deps: HttpDeps): express.Express {
       // Each cell carries `intervals` (95 % Wilson) beside `shares`, and `tooFewProbes` below
       // minProbes resolved; `comparisons`: each provider's paths against its best path (spam).
       res.json({ window, sinceMs: until - windowMs, untilMs: until, minProbes: MIN_PROBES_FOR_SHARE, cells, comparisons: comparePaths(cells) });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/api/reputation', guard, (req, res, next) => {
+    try {
+      if (Object.keys(req.query).length > 0) throw new BadRequest(`unknown query parameter "${Object.keys(req.query)[0]}"`);
+      const snapshot = deps.reputation?.() ?? null;
+      if (snapshot === null) {
+        res.status(404).json({ error: 'no reputation source is configured (reputation: in the config)' });
+        return;
+      }
+      res.json({ nowMs: deps.clock.nowMs(), ...snapshot });
     } catch (err) {
       next(err);
     }

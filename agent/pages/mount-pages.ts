@@ -12,11 +12,16 @@ import { isWeeklyFormat, renderWeekly, WEEKLY_FORMATS } from '../report/render-w
 import { weeklyReportFromLedger } from '../report/weekly-report.js';
 import { loadStatusData, type MailboxHealth } from './status-data.js';
 import { renderStatusPage } from './status-page.js';
+import type { ReputationSnapshot } from '../reputation/reputation-state.js';
 
 export interface PagesDeps {
   ledger: Ledger;
   clock: Clock;
   mailboxes: () => MailboxHealth[];
+  /** What the reputation sources found (null or absent: none configured). */
+  reputation?: () => ReputationSnapshot | null;
+  /** Egress IPs per path (paths[].ips). */
+  egressIps?: Readonly<Record<string, readonly string[]>>;
   title?: string;
   /** Status page self-refresh period (default 15 s). */
   refreshSeconds?: number;

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { MailboxHealth as WatcherMailboxHealth } from '../watch/mailbox-watcher.js';
 import type { Ledger, ObservationRow, ProbeRow } from '../ledger/ledger.js';
 import { placementMatrix, type MatrixCell } from '../domain/placement-matrix.js';
+import type { ReputationSnapshot } from '../reputation/reputation-state.js';
 
 /**
  * What the page shows of a mailbox: the watcher's one MailboxHealth type, narrowed. Its
@@ -25,6 +26,10 @@ export interface StatusData {
   day: { sinceMs: number; cells: MatrixCell[] };
   latest: ProbeWithEvidence[];
   mailboxes: MailboxHealth[];
+  /** What the reputation sources found (null or absent: none configured). */
+  reputation?: ReputationSnapshot | null;
+  /** Egress IPs per path (paths[].ips), for the ingress-IP verdicts. */
+  egressIps?: Record<string, readonly string[]>;
 }
 
 export const HOUR_MS = 3_600_000;
@@ -36,6 +41,8 @@ export interface StatusDeps {
   ledger: Ledger;
   clock: Clock;
   mailboxes: () => MailboxHealth[];
+  reputation?: () => ReputationSnapshot | null;
+  egressIps?: Readonly<Record<string, readonly string[]>>;
 }
 
 export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
@@ -54,5 +61,7 @@ export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
     day: { sinceMs: nowMs - DAY_MS, cells: placementMatrix(dayFacts) },
     latest: withEvidence,
     mailboxes,
+    reputation: deps.reputation?.() ?? null,
+    egressIps: { ...(deps.egressIps ?? {}) },
   };
 }

@@ -12,6 +12,8 @@ import { BASE_CSS } from '../report/style.js';
 import { tabsSummary } from '../report/weekly-markdown.js';
 import { badShareClass, comparisonItem, inboxClass, probesWithNote, shareWithInterval } from '../report/weekly-html.js';
 import type { ProbeWithEvidence, StatusData } from './status-data.js';
+import { egressVerdict } from '../analyze/ingress-ip.js';
+import { renderReputationBlock, summarizeEgress } from './reputation-block.js';
 
 export interface StatusPageOptions {
   title?: string;
@@ -109,7 +111,20 @@ function timeCell(ms: number | null | undefined, t1: number | null, key: string)
   return html`<td class="mono" data-k="${key}" data-ms="${ms}" title="${new Date(ms).toISOString()}${offset}">${formatUtcTime(ms).slice(0, 8)}</td>`;
 }
 
-function probeRow(x: ProbeWithEvidence, nowMs: number): SafeHtml {
+/** The IP the provider saw the first copy come from, coloured by whether it is one of the path's. */
+function ingressCell(x: ProbeWithEvidence, egressIps: Readonly<Record<string, readonly string[]>>): SafeHtml {
+  const first = x.observations.find((o) => o.copyNumber === 1);
+  if (!first) return html`<td class="l mono muted" data-k="ingress">–</td>`;
+  const ip = str(first.evidence.ingressIp);
+  const v = egressVerdict(ip, egressIps[x.probe.path]);
+  const why = str(first.evidence.ingressIpUnknown);
+  if (ip === undefined) return html`<td class="l muted" data-k="ingress" data-verdict="${v}" title="${why ?? ''}">unknown</td>`;
+  const cls = v === 'match' ? 'ok' : v === 'mismatch' ? 'bad' : '';
+  const title = v === 'mismatch' ? `not one of the ${x.probe.path} path's IPs (${(egressIps[x.probe.path] ?? []).join(', ')})` : `recorded by ${str(first.evidence.ingressHop) ?? 'the provider'}`;
+  return html`<td class="l mono ${cls}" data-k="ingress" data-verdict="${v}" title="${title}">${ip}</td>`;
+}
+
+function probeRow(x: ProbeWithEvidence, nowMs: number, egressIps: Readonly<Record<string, readonly string[]>>): SafeHtml {
   const p = x.probe;
   const first = x.observations[0];
   const ev = (first?.evidence ?? {}) as Record<string, unknown>;
@@ -126,7 +141,7 @@ function probeRow(x: ProbeWithEvidence, nowMs: number): SafeHtml {
     p.status === 'failed' || p.status === 'ambiguous'
       ? html`<span class="bad">${p.errorMessage ?? `${p.smtpCode ?? ''} ${p.smtpText ?? ''}`}</span>`
       : html`${subject ?? ''}`;
-  return html`<tr data-probe="${p.id}"><td class="l" title="${formatUtc(p.createdAtMs)}, ${formatAgo(p.createdAtMs, nowMs)}">${formatUtcTime(p.createdAtMs).slice(0, 8)}</td><td class="l mono"><a href="api/probes/${p.id}" title="${p.id} (JSON with every copy's evidence)">…${p.id.slice(-8)}</a></td><td class="l">${p.path}</td><td class="l" title="${p.provider}">${p.seed}</td><td class="l" data-k="result">${resultBadge(p)}${extra}${lateNote}</td><td class="l wrap narrow" data-k="folder">${first?.folder ?? '–'}</td><td class="l wrap narrow" data-k="auth">${authPart(first?.auth.spf, 'spf')} / ${authPart(first?.auth.dkim, 'dkim')} / ${authPart(first?.auth.dmarc, 'dmarc')}</td><td class="wrap narrow" data-k="scl"><span class="${scl !== undefined && Number(scl) >= 5 ? 'bad' : ''}">${scl ?? '–'}</span>${bcl !== undefined ? html`<span class="muted"> / ${bcl}</span>` : ''}</td>${timeCell(p.acceptedAtMs, p.acceptedAtMs, 't1')}${timeCell(first?.arrivedAtMs, p.acceptedAtMs, 't2')}${timeCell(first?.internalDateMs, p.acceptedAtMs, 't3')}${timeCell(first?.observedAtMs, p.acceptedAtMs, 't4')}<td data-k="latency">${latency !== null && Number.isFinite(latency) ? formatSeconds(Math.max(0, latency)) : '–'}</td><td class="l wrap" data-k="subject">${detail}</td></tr>`;
+  return html`<tr data-probe="${p.id}"><td class="l" title="${formatUtc(p.createdAtMs)}, ${formatAgo(p.createdAtMs, nowMs)}">${formatUtcTime(p.createdAtMs).slice(0, 8)}</td><td class="l mono"><a href="api/probes/${p.id}" title="${p.id} (JSON with every copy's evidence)">…${p.id.slice(-8)}</a></td><td class="l">${p.path}</td><td class="l" title="${p.provider}">${p.seed}</td><td class="l" data-k="result">${resultBadge(p)}${extra}${lateNote}</td><td class="l wrap narrow" data-k="folder">${first?.folder ?? '–'}</td>${ingressCell(x, egressIps)}<td class="l wrap narrow" data-k="auth">${authPart(first?.auth.spf, 'spf')} / ${authPart(first?.auth.dkim, 'dkim')} / ${authPart(first?.auth.dmarc, 'dmarc')}</td><td class="wrap narrow" data-k="scl"><span class="${scl !== undefined && Number(scl) >= 5 ? 'bad' : ''}">${scl ?? '–'}</span>${bcl !== undefined ? html`<span class="muted"> / ${bcl}</span>` : ''}</td>${timeCell(p.acceptedAtMs, p.acceptedAtMs, 't1')}${timeCell(first?.arrivedAtMs, p.acceptedAtMs, 't2')}${timeCell(first?.internalDateMs, p.acceptedAtMs, 't3')}${timeCell(first?.observedAtMs, p.acceptedAtMs, 't4')}<td data-k="latency">${latency !== null && Number.isFinite(latency) ? formatSeconds(Math.max(0, latency)) : '–'}</td><td class="l wrap" data-k="subject">${detail}</td></tr>`;
 }
 
 export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): string {
@@ -166,8 +181,9 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
 <section><div class="cards">${cards}</div></section>
 <section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes with their 95 % intervals; paths compared on spam share</span></h2>${matrix(d.hour.cells, d.nowMs, 'matrix-hour')}</section>
 <section><h2>Placement, last 24 hours</h2>${matrix(d.day.cells, d.nowMs, 'matrix-day')}${resolvable(d.day.cells)}</section>
+${renderReputationBlock(d.reputation ?? null, summarizeEgress(d.latest, d.egressIps ?? {}), d.nowMs)}
 <section><h2>Latest probes <span class="hint">evidence of the first copy; times UTC (hover for milliseconds and the offset from t1); the id links to the JSON</span></h2>
-${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs))}</tbody></table></div>`}</section>
+${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l" title="the connecting IP recorded by the provider's ingress hop (first copy); red when it is not one of the path's ips">ingress IP</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs, d.egressIps ?? {}))}</tbody></table></div>`}</section>
 <section><h2>Mailbox health</h2>${d.mailboxes.length === 0 ? html`<p class="muted">No mailboxes are watched by this agent.</p>` : html`<div class="table-wrap"><table id="mailboxes"><thead><tr><th class="l">seed</th><th class="l">provider</th><th class="l">IMAP</th><th class="l">last error</th></tr></thead><tbody>${mailboxRows}</tbody></table></div>`}</section>
 </main>
 <footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline); the range beside a share is its 95 % Wilson interval, where the true share lies with 95 % confidence given the probes seen (held back below ${MIN_PROBES_FOR_SHARE} probes: too few to say).</footer>

@@ -16,7 +16,8 @@ header.top a:hover { text-decoration:underline; }
 main { padding:20px 28px 40px; max-width:1800px; }
 section { margin:0 0 26px; }
 h2 { font-size:16px; margin:0 0 10px; font-weight:650; }
-h2 .hint { font-weight:400; color:var(--muted); font-size:12.5px; margin-left:8px; }
+h3 { font-size:14px; margin:16px 0 8px; font-weight:650; }
+h3 .hint, h2 .hint { font-weight:400; color:var(--muted); font-size:12.5px; margin-left:8px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(190px,1fr)); gap:12px; margin-bottom:22px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
 .card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.5px; }
@@ -53,4 +54,7 @@ ul.plain { margin:0; padding-left:18px; }
 .few { color:var(--muted); font-weight:400; font-size:12px; font-style:italic; }
 ul.compare li { margin:2px 0; }
 .sig { font-weight:700; }
+.wrap-text { white-space:normal; max-width:360px; overflow-wrap:anywhere; font-size:12px; }
+.swatch { display:inline-block; width:14px; height:14px; border-radius:3px; margin-right:2px; vertical-align:middle; background:#e2e8f0; }
+.swatch.GREEN { background:var(--ok); } .swatch.YELLOW { background:#eab308; } .swatch.RED { background:var(--bad); }
 `;

@@ -23,6 +23,7 @@ import { tabsSummary } from './weekly-markdown.js';
 import { rateOf, type PathComparison, type RateKey } from '../domain/placement-matrix.js';
 import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
 import type { ChangeKey, PeriodStats, WeeklyReport, WeeklyRow } from './weekly-report.js';
+import { reputationHtml } from './weekly-reputation-html.js';
 
 export interface WeeklyHtmlOptions {
   title?: string;
@@ -146,7 +147,7 @@ export function renderWeeklyHtml(report: WeeklyReport, opts: WeeklyHtmlOptions =
   const nonce = opts.nonce ? html` nonce="${opts.nonce}"` : '';
   const body =
     report.rows.length === 0
-      ? html`<section><p class="muted">No probes in either period.</p></section>`
+      ? html`<section><p class="muted">No probes in either period.</p></section>${reputationHtml(report)}`
       : html`
 <section><div class="cards">${report.paths.map(headline)}</div></section>
 <section class="grid2">
@@ -156,6 +157,7 @@ ${lineChart({ title: 'Delivery latency per path (p95 solid, p50 dashed)', labels
 <section><h2>By path <span class="hint">all providers</span></h2>${weekTable(report.paths, false, 'by-path')}</section>
 <section><h2>By provider × path <span class="hint">shares of resolved probes with their 95 % intervals; Δ vs the previous period in percentage points, * where the change is significant (p &lt; 0.05)</span></h2>${weekTable(report.rows, true, 'by-cell')}</section>
 <section><h2>Is one path worse? <span class="hint">spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p</span></h2>${report.comparisons.length ? html`<ul class="plain compare" id="comparisons">${report.comparisons.map(comparisonItem)}</ul>` : html`<p class="muted" id="comparisons">No provider was probed over two paths.</p>`}</section>
+${reputationHtml(report)}
 <section class="grid2">
 <div><h2>Authentication failures <span class="hint">verdicts as recorded</span></h2>${authList.length ? html`<ul class="plain" id="auth-failures">${authList}</ul>` : html`<p class="muted">None: every verdict recorded was a pass.</p>`}</div>
 <div><h2>Send errors</h2>${errorList.length ? html`<ul class="plain" id="send-errors">${errorList}</ul>` : html`<p class="muted">None.</p>`}</div>

@@ -2,6 +2,7 @@
 import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
 import { describePathComparison, formatPercent, formatPp, formatSeconds, formatShareInterval, formatUtc, TOO_FEW_PROBES } from './format.js';
 import { TABS, type ChangeKey, type PeriodStats, type WeeklyReport, type WeeklyRow } from './weekly-report.js';
+import { formatRate } from './weekly-reputation-html.js';
 
 /**
  * Text from data (names, header-derived verdicts) as inert Markdown: table pipes, emphasis,
@@ -107,7 +108,7 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
     '',
   );
   if (report.rows.length === 0) {
-    out.push('No probes in either period.', '');
+    out.push('No probes in either period.', '', ...reputationMarkdown(report));
     return out.join('\n');
   }
   out.push('## By path (all providers)', '', ...weekTable(report.paths, false), '');
@@ -136,6 +137,8 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
   }
   if (errs.length) out.push('');
 
+  out.push(...reputationMarkdown(report));
+
   out.push('## Per day (UTC)', '');
   const head = ['day', 'provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'missing', 'late', 'duplicates', 'p50', 'p95'];
   out.push(row(head), row(head.map(() => '---')));
@@ -160,4 +163,35 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
   }
   out.push('');
   return out.join('\n');
+}
+
+/** "Reputation by path" (weekly-reputation.ts), when a source has data in the period. */
+function reputationMarkdown(report: WeeklyReport): string[] {
+  const r = report.reputation;
+  if (!r) return [];
+  const out = ['## Reputation by path', ''];
+  out.push('### DNSBL listings', '');
+  if (r.dnsbl.length === 0) out.push('No DNSBL lookups in this period.', '');
+  else {
+    out.push(row(['path', 'IP', 'zone', 'days listed', 'listed on']), row(['---', '---', '---', '---', '---']));
+    for (const x of r.dnsbl) out.push(row([mdText(x.path), x.ip, mdText(x.zone), `${x.daysListed} of ${x.daysChecked}`, x.listedDays.join(', ') || '–']));
+    out.push('');
+  }
+  out.push('### Microsoft SNDS (filter result per day: G green, Y yellow, R red, – no data)', '');
+  if (r.snds.length === 0) out.push('No Microsoft SNDS data in this period.', '');
+  else {
+    const head = ['path', 'IP', ...report.days.map((d) => d.day.slice(5)), 'trap hits', 'max complaints'];
+    out.push(row(head), row(head.map(() => '---')));
+    for (const x of r.snds) out.push(row([x.path ? mdText(x.path) : '(no path)', x.ip, ...x.days.map((c) => (c ? c[0] : '–')), String(x.trapHits), formatRate(x.maxComplaintRate)]));
+    out.push('');
+  }
+  out.push("### Gmail Postmaster Tools (user-reported spam rate per day; Google's line: 0.30 %)", '');
+  if (r.postmaster.length === 0) out.push('No Gmail Postmaster Tools data in this period.', '');
+  else {
+    const head = ['domain', ...report.days.map((d) => d.day.slice(5)), 'highest'];
+    out.push(row(head), row(head.map(() => '---')));
+    for (const p of r.postmaster) out.push(row([mdText(p.domain), ...p.days.map(formatRate), formatRate(p.max)]));
+    out.push('');
+  }
+  return out;
 }

@@ -21,6 +21,7 @@ import {
   type ShareComparison,
 } from '../domain/placement-matrix.js';
 import { OUTCOMES } from '../domain/vocabulary.js';
+import { buildWeeklyReputation, readReputationHistories, type WeeklyReputation } from './weekly-reputation.js';
 
 export const DAY_MS = 86_400_000;
 export const WEEK_MS = 7 * DAY_MS;
@@ -88,6 +89,8 @@ export interface WeeklyReport {
   dailyLatency: DailyLatency[];
   /** The current period: each provider's paths against its best path (spam share). */
   comparisons: PathComparison[];
+  /** Reputation by path (DNSBL days listed, SNDS colours, Gmail spam rate), when a source has data in the period. */
+  reputation?: WeeklyReputation;
 }
 
 export interface WeeklyReportOptions {
@@ -184,11 +187,13 @@ export function buildWeeklyReport(facts: ProbeFact[], opts: WeeklyReportOptions)
 
 /** Reads the two periods' facts from the ledger and builds the report. */
 export async function weeklyReportFromLedger(
-  ledger: Pick<Ledger, 'probeFacts'>,
+  ledger: Pick<Ledger, 'probeFacts'> & Partial<Pick<Ledger, 'getState'>>,
   endMs: number,
   opts: { weekStartsMs?: number } = {},
 ): Promise<WeeklyReport> {
   const startMs = opts.weekStartsMs ?? endMs - WEEK_MS;
   const facts = await ledger.probeFacts(startMs - (endMs - startMs), endMs);
-  return buildWeeklyReport(facts, { endMs, weekStartsMs: startMs });
+  const report = buildWeeklyReport(facts, { endMs, weekStartsMs: startMs });
+  const reputation = buildWeeklyReputation(await readReputationHistories(ledger), report.days.map((d) => d.day));
+  return reputation ? { ...report, reputation } : report;
 }

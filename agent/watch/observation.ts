@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { analyzeMessage, type MessageAnalysis } from '../analyze/analyze-message.js';
 import type { FolderRoleRule } from '../analyze/folder-roles.js';
 import { headerValue, parseHeaders } from '../analyze/parse-headers.js';
+import { findIngressIp, type IngressIp } from '../analyze/ingress-ip.js';
 import { parseRfc5322Date } from '../analyze/received-time.js';
 import { classifyPlacement } from '../domain/placement.js';
 import { type GmailCategory, type WatchedFolderRole } from '../domain/vocabulary.js';
@@ -84,9 +85,14 @@ export function buildObservation(copy: FetchedCopy, ctx: CopyContext): NewObserv
   // The sender's Date: header (t0 as the message claims it), kept as evidence; a malformed one
   // is a parse note, never a failure.
   let sentDateMs: number | undefined;
+  // Which IP the provider saw: its ingress hop is found by the preset's receivedHosts, else by
+  // the trusted authserv-ids (the name of the provider's receiving MTA, RFC 8601 §2.5).
+  let ingress: IngressIp = { ip: null, reason: 'headers not read' };
   try {
     const headers = parseHeaders(copy.rawHeaders);
     topReceived = headerValue(headers, 'received');
+    const hosts = ctx.providerReceivedHosts && ctx.providerReceivedHosts.length > 0 ? ctx.providerReceivedHosts : ctx.trustedAuthservIds;
+    ingress = findIngressIp(headers, hosts);
     const date = headerValue(headers, 'date');
     if (date !== undefined) {
       const d = parseRfc5322Date(date);
@@ -127,6 +133,9 @@ export function buildObservation(copy: FetchedCopy, ctx: CopyContext): NewObserv
     microsoft: Object.keys(analysis.antispam).length > 0 ? analysis.antispam : undefined,
     gmailCategory: ctx.gmailCategory,
     gmailCategoryError: ctx.gmailCategoryError,
+    ingressIp: ingress.ip,
+    ingressHop: ingress.ip !== null ? ingress.by : undefined,
+    ingressIpUnknown: ingress.ip === null ? ingress.reason : undefined,
     topReceived: topReceived?.slice(0, MAX_EVIDENCE_HEADER_CHARS),
     messageId: analysis.messageId?.slice(0, MAX_EVIDENCE_HEADER_CHARS),
     subject: analysis.subject?.slice(0, 300),

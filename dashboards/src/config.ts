@@ -136,6 +136,42 @@ export interface MixinConfig {
       missedCycles: number;
       for: PromDuration;
     };
+    egressListed: {
+      /**
+       * How long a path IP must stay listed on a DNSBL before it pages. The agent looks every
+       * reputation.dnsbl.interval (15m); keep this shorter than that interval so one listed
+       * answer is enough, raise it if a list you query flaps.
+       */
+      for: PromDuration;
+    };
+    sndsFilter: {
+      /** How long SNDS must report RED (page) or YELLOW (ticket). SNDS data changes once a day; this only rides out a reload. */
+      for: PromDuration;
+    };
+    gmailSpamRate: {
+      /** User-reported spam rate that opens a ticket: Google's "stay below 0.1 %" recommendation. */
+      ticket: number;
+      /** User-reported spam rate that pages: Google's bulk-sender limit (0.3 %); above it Gmail filters and rejects. */
+      page: number;
+      /** Ignore a rate whose day is older than this (Postmaster Tools lags 1–3 days; older means no fresh data). */
+      maxDataAgeSeconds: number;
+      for: PromDuration;
+    };
+    egressMismatch: {
+      /** Window over which mismatched probes are counted. */
+      window: PromDuration;
+      /**
+       * Probes received from an IP that is not the path's, per provider × path, above which it
+       * pages. 0: any such probe means the path comparison is wrong and the egress route changed;
+       * raise it only while an IP pool is being migrated.
+       */
+      threshold: number;
+      for: PromDuration;
+    };
+    pathDnsBroken: {
+      /** How long FCrDNS, HELO or SPF must fail for a path IP (checked every reputation.hygiene.interval). Raise it for DNS changes under way. */
+      for: PromDuration;
+    };
   };
   dashboards: {
     /** Uid prefix of the dashboards; change it only when two seedwatch installs share one Grafana. */
@@ -169,6 +205,11 @@ export const defaultConfig: MixinConfig = {
     sendFailing: { window: '30m', threshold: 0.2, minAttempts: 5, for: '15m' },
     mailboxDown: { for: '10m' },
     notProbing: { missedCycles: 2, for: '5m' },
+    egressListed: { for: '5m' },
+    sndsFilter: { for: '10m' },
+    gmailSpamRate: { ticket: 0.001, page: 0.003, maxDataAgeSeconds: 5 * 86_400, for: '30m' },
+    egressMismatch: { window: '1h', threshold: 0, for: '5m' },
+    pathDnsBroken: { for: '30m' },
   },
   dashboards: {
     uidPrefix: 'seedwatch',
@@ -237,6 +278,11 @@ export function shortenedConfig(cfg: MixinConfig = defaultConfig, opts: ShortenO
       },
       mailboxDown: { for: forDur },
       notProbing: { ...a.notProbing, for: forDur },
+      egressListed: { for: forDur },
+      sndsFilter: { for: forDur },
+      gmailSpamRate: { ...a.gmailSpamRate, for: forDur },
+      egressMismatch: { ...a.egressMismatch, window: short, for: forDur },
+      pathDnsBroken: { for: forDur },
     },
     dashboards: { ...cfg.dashboards, tags: [...cfg.dashboards.tags] },
   };

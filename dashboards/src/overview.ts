@@ -204,5 +204,60 @@ export function overviewDashboard(cfg: MixinConfig): DashboardBuilder {
           { value: cfg.cycleIntervalSeconds * cfg.alerts.notProbing.missedCycles, color: 'red' },
         ],
       }),
+    )
+    // Gmail Postmaster Tools: Google's own numbers for the sending domains (daily, 1–3 days late).
+    .withRow(new RowBuilder('Gmail Postmaster Tools'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Gmail user-reported spam rate',
+        description: `Per sending domain, the user-reported spam rate of the latest day Postmaster Tools has. SeedwatchGmailSpamRateHigh opens a ticket from ${cfg.alerts.gmailSpamRate.ticket * 100}% and pages from ${cfg.alerts.gmailSpamRate.page * 100}% (Google's bulk-sender limit).`,
+        targets: [{ expr: `max by (domain) (seedwatch_gmail_postmaster_spam_rate${matchers(cfg)})`, legend: '{{domain}}' }],
+        unit: 'percentunit',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Gmail authentication success',
+        description: 'Per domain and mechanism (SPF, DKIM, DMARC): the share of the latest day\'s traffic that passed, as Gmail judged it.',
+        targets: [{ expr: `max by (domain, auth_type) (seedwatch_gmail_postmaster_auth_success_rate${matchers(cfg)})`, legend: '{{domain}} {{auth_type}}' }],
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Gmail delivery errors',
+        description: 'Per domain: the share of the latest day\'s traffic Gmail rejected (reject) or deferred (temp_fail), all reasons together.',
+        targets: [{ expr: `max by (domain, error_type) (seedwatch_gmail_postmaster_delivery_error_rate${matchers(cfg, 'error_reason="all"')})`, legend: '{{domain}} {{error_type}}' }],
+        unit: 'percentunit',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        title: 'Gmail sender-requirements compliance',
+        description: "Per domain and requirement (SPF, DKIM, DMARC, one-click unsubscribe, user-reported spam rate, …): 1 COMPLIANT, 0 NEEDS_WORK, as Postmaster Tools' compliance status reports it.",
+        targets: [{ expr: `min by (domain, requirement) (seedwatch_gmail_postmaster_compliant${matchers(cfg)})`, instant: true, format: 'table' }],
+        unit: 'short',
+        w: 12,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Gmail TLS and data freshness',
+        description: 'Per domain: share of the latest day\'s inbound traffic sent over TLS, and the age in days of that latest day (Postmaster Tools lags 1–3 days; more means no fresh data).',
+        targets: [
+          { expr: `max by (domain) (seedwatch_gmail_postmaster_tls_encryption_rate${matchers(cfg)})`, legend: '{{domain}} TLS' },
+          { expr: `(time() - max by (domain) (seedwatch_gmail_postmaster_data_timestamp_seconds${matchers(cfg)})) / 86400`, legend: '{{domain}} data age (days)' },
+        ],
+        unit: 'short',
+        min: 0,
+        w: 12,
+      }),
     );
 }

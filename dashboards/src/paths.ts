@@ -2,8 +2,8 @@
 // each provider — where one path lands in spam, is slower, or gets other replies.
 
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { MixinConfig } from './config.js';
-import { filters, seedwatchDashboard, tablePanel, timeseriesPanel } from './panels.js';
+import { matchers, type MixinConfig as Cfg, type MixinConfig } from './config.js';
+import { filters, seedwatchDashboard, statPanel, tablePanel, timeseriesPanel } from './panels.js';
 import { deltaToBestPath, latencyQuantile, placementShare } from './queries.js';
 
 export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
@@ -46,6 +46,87 @@ export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
         interval: d.minShareInterval,
       }),
     )
+    // What the providers see of each path's egress IPs (the reputation sources of the agent).
+    .withRow(new RowBuilder('Reputation'))
+    .withPanel(
+      statPanel({
+        title: 'Egress IPs listed on DNSBLs',
+        description: 'Per path: how many of its egress IP × DNSBL zone pairs are listed now (0 is good). SeedwatchEgressListed pages on any listing; the TXT reason is in /api/reputation and on the status page.',
+        targets: [{ expr: `sum by (path) (seedwatch_dnsbl_listed${reputationFilter(cfg)})`, legend: '{{path}}', instant: true }],
+        unit: 'short',
+        w: 6,
+        h: 6,
+        steps: [
+          { value: null, color: 'green' },
+          { value: 1, color: 'red' },
+        ],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Microsoft SNDS colour per egress IP',
+        description: 'Filter result of the last day Microsoft SNDS reported for each IP: 0 GREEN, 1 YELLOW, 2 RED. SeedwatchSndsRed pages on RED, SeedwatchSndsYellow opens a ticket.',
+        targets: [{ expr: `max by (path, ip) (seedwatch_snds_filter_result${reputationFilter(cfg)})`, legend: '{{path}} {{ip}}', instant: true }],
+        unit: 'short',
+        min: 0,
+        max: 2,
+        w: 6,
+        h: 6,
+        steps: [
+          { value: null, color: 'green' },
+          { value: 1, color: 'yellow' },
+          { value: 2, color: 'red' },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Egress-IP agreement',
+        description:
+          "Per path: probes whose first copy the provider received from an IP that is not one of the path's ips (mismatch), or whose ingress IP could not be read (unknown). Any mismatch means probes left over another route: SeedwatchEgressMismatch pages.",
+        targets: [
+          { expr: `sum by (path) (increase(seedwatch_egress_ip_mismatch_total${reputationFilter(cfg)}[${ri}]))`, legend: '{{path}} mismatch' },
+          { expr: `sum by (path) (increase(seedwatch_egress_ip_unknown_total${reputationFilter(cfg)}[${ri}]))`, legend: '{{path}} unknown' },
+        ],
+        unit: 'short',
+        min: 0,
+        bars: true,
+        w: 12,
+        h: 6,
+        interval: d.minShareInterval,
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        title: 'DNS hygiene per egress IP',
+        description: 'Per path IP: forward-confirmed reverse DNS, HELO matching it (direct-to-MX paths), SPF of the envelope-sender domain passing for it (1 = yes). SeedwatchPathDnsBroken opens a ticket on any 0.',
+        targets: [
+          { expr: `max by (path, ip) (seedwatch_path_fcrdns_ok${reputationFilter(cfg)})`, instant: true, format: 'table' },
+          { expr: `max by (path, ip) (seedwatch_path_helo_ok${reputationFilter(cfg)})`, instant: true, format: 'table' },
+          { expr: `max by (path, ip) (seedwatch_path_spf_pass${reputationFilter(cfg)})`, instant: true, format: 'table' },
+        ],
+        unit: 'short',
+        w: 12,
+        h: 6,
+      })
+        .overrideByName('Value #A', [{ id: 'displayName', value: 'FCrDNS' }])
+        .overrideByName('Value #B', [{ id: 'displayName', value: 'HELO' }])
+        .overrideByName('Value #C', [{ id: 'displayName', value: 'SPF' }]),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Microsoft SNDS complaints and trap hits',
+        description: 'Per path IP, as Microsoft SNDS reported its last day: complaint rate ("< 0.1%" shown as 0.1 %) and spam-trap hits.',
+        targets: [
+          { expr: `max by (path, ip) (seedwatch_snds_complaint_rate${reputationFilter(cfg)})`, legend: '{{path}} {{ip}} complaints' },
+          { expr: `max by (path, ip) (seedwatch_snds_trap_hits${reputationFilter(cfg)})`, legend: '{{path}} {{ip}} trap hits' },
+        ],
+        unit: 'short',
+        min: 0,
+        w: 12,
+        h: 6,
+      }),
+    )
     // One row per selected provider (Grafana repeats it), paths as series in each panel.
     .withRow(new RowBuilder('$provider').repeat('provider'))
     .withPanel(
@@ -82,4 +163,13 @@ export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
         interval: d.minShareInterval,
       }),
     );
+}
+
+/**
+ * Matchers of the reputation series: they carry path (and ip, zone) but no provider or seed, so
+ * only the path variable applies; a series of an IP of no path has no path label, which `.*` (All)
+ * matches.
+ */
+function reputationFilter(cfg: Cfg): string {
+  return matchers(cfg, 'path=~"$path"');
 }

@@ -287,7 +287,90 @@ function alertRules(cfg: MixinConfig): AlertingRule[] {
   ];
 }
 
-/** The rule files (recording, alerting) as plain objects, ready for YAML. */
+/**
+ * What the providers' own signals say about each egress path (reputation metrics of the agent:
+ * DNSBLs, Microsoft SNDS, Gmail Postmaster Tools, FCrDNS/HELO/SPF, and the ingress IP of every
+ * probe). Each series exists only where its source is configured, so these rules stay silent
+ * for an agent without a `reputation` block or paths without `ips`.
+ */
+function reputationAlertRules(cfg: MixinConfig): AlertingRule[] {
+  const a = cfg.alerts;
+  const sel = (...extra: string[]): string => matchers(cfg, ...extra);
+  const rule = (alert: string, severity: 'page' | 'ticket', forDur: string, expr: string, summary: string, description: string): AlertingRule => ({
+    alert,
+    expr,
+    for: forDur,
+    labels: { severity },
+    annotations: { summary, description, runbook_url: runbookUrl(cfg, alert) },
+  });
+  const path = '{{ if $labels.path }}the {{ $labels.path }} path{{ else }}no configured path{{ end }}';
+  const spamRate = `max by (domain) (seedwatch_gmail_postmaster_spam_rate${sel()})`;
+  // Only a rate of a recent day counts: Postmaster Tools lags 1–3 days, an old day is no news.
+  const fresh = `and on (domain) time() - max by (domain) (seedwatch_gmail_postmaster_data_timestamp_seconds${sel()}) < ${a.gmailSpamRate.maxDataAgeSeconds}`;
+  const gmailDescription = (level: string) =>
+    `Gmail users reported {{ $value | humanizePercentage }} of the mail from {{ $labels.domain }} as spam on the latest day Postmaster Tools has (${level}; Google's bulk-sender limit is ${Math.round(a.gmailSpamRate.page * 1000) / 10}%).`;
+  const broken = (metric: string, check: string) => `label_replace(min by (path, ip) (${metric}${sel()}) == 0, "check", "${check}", "", "")`;
+  return [
+    rule(
+      'SeedwatchEgressListed',
+      'page',
+      a.egressListed.for,
+      `max by (path, ip, zone) (seedwatch_dnsbl_listed${sel()}) == 1`,
+      'An egress IP is listed on a DNS blocklist.',
+      'Egress IP {{ $labels.ip }} of the {{ $labels.path }} path is listed on {{ $labels.zone }}: receivers that use this list refuse or filter its mail. The listing reason is in /api/reputation.',
+    ),
+    rule(
+      'SeedwatchSndsRed',
+      'page',
+      a.sndsFilter.for,
+      `max by (path, ip) (seedwatch_snds_filter_result${sel()}) == 2`,
+      'Microsoft SNDS rates an egress IP RED.',
+      `Microsoft SNDS rates {{ $labels.ip }} (${path}) RED: most of its mail to Outlook.com was judged spam on the last reported day.`,
+    ),
+    rule(
+      'SeedwatchSndsYellow',
+      'ticket',
+      a.sndsFilter.for,
+      `max by (path, ip) (seedwatch_snds_filter_result${sel()}) == 1`,
+      'Microsoft SNDS rates an egress IP YELLOW.',
+      `Microsoft SNDS rates {{ $labels.ip }} (${path}) YELLOW: part of its mail to Outlook.com was judged spam on the last reported day.`,
+    ),
+    rule(
+      'SeedwatchGmailSpamRateHigh',
+      'ticket',
+      a.gmailSpamRate.for,
+      `${spamRate} >= ${a.gmailSpamRate.ticket} < ${a.gmailSpamRate.page}\n${fresh}`,
+      "Gmail users report the domain's mail as spam.",
+      gmailDescription(`ticket from ${Math.round(a.gmailSpamRate.ticket * 1000) / 10}%`),
+    ),
+    rule(
+      'SeedwatchGmailSpamRateHigh',
+      'page',
+      a.gmailSpamRate.for,
+      `${spamRate} >= ${a.gmailSpamRate.page}\n${fresh}`,
+      "Gmail users report the domain's mail as spam.",
+      gmailDescription(`page from ${Math.round(a.gmailSpamRate.page * 1000) / 10}%`),
+    ),
+    rule(
+      'SeedwatchEgressMismatch',
+      'page',
+      a.egressMismatch.for,
+      `sum by (provider, path) (increase(seedwatch_egress_ip_mismatch_total${sel()}[${a.egressMismatch.window}])) > ${a.egressMismatch.threshold}`,
+      "Probes of a path reach the provider from an IP that is not the path's.",
+      `Over the last ${a.egressMismatch.window}, {{ $value | humanize }} of the probes sent over the {{ $labels.path }} path reached {{ $labels.provider }} from an IP that is not one of the path's ips: they left over another route, and the path comparison is wrong until it is fixed.`,
+    ),
+    rule(
+      'SeedwatchPathDnsBroken',
+      'ticket',
+      a.pathDnsBroken.for,
+      `${broken('seedwatch_path_fcrdns_ok', 'fcrdns')}\nor ${broken('seedwatch_path_helo_ok', 'helo')}\nor ${broken('seedwatch_path_spf_pass', 'spf')}`,
+      'An egress IP fails forward-confirmed reverse DNS, HELO or SPF.',
+      'The {{ $labels.check }} check fails for {{ $labels.ip }} of the {{ $labels.path }} path (fcrdns: no PTR that resolves back; helo: the HELO name is not that PTR; spf: the sender domain does not authorize the IP). Details in /api/reputation.',
+    ),
+  ];
+}
+
+/** The rule files (recording, alerting, reputation alerting) as plain objects, ready for YAML. */
 export function buildRules(cfg: MixinConfig = defaultConfig): RuleFile[] {
   return [
     {
@@ -297,6 +380,10 @@ export function buildRules(cfg: MixinConfig = defaultConfig): RuleFile[] {
     {
       file: 'seedwatch-alerts.yml',
       content: { groups: [{ name: 'seedwatch.alerts', interval: cfg.ruleInterval, rules: alertRules(cfg) }] },
+    },
+    {
+      file: 'seedwatch-reputation.yml',
+      content: { groups: [{ name: 'seedwatch.reputation', interval: cfg.ruleInterval, rules: reputationAlertRules(cfg) }] },
     },
   ];
 }

@@ -15,17 +15,22 @@ const promDir = join(root, 'dashboards', 'prometheus');
 const testsDir = join(promDir, 'tests');
 
 interface RuleFile {
-  groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string }> }>;
+  groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string; labels?: { severity?: string } }> }>;
 }
 interface PromtoolTestFile {
   rule_files: string[];
-  tests: Array<{ name?: string; alert_rule_test?: Array<{ eval_time: string; alertname: string; exp_alerts?: unknown[] | null }> }>;
+  tests: Array<{
+    name?: string;
+    alert_rule_test?: Array<{ eval_time: string; alertname: string; exp_alerts?: Array<{ exp_labels?: Record<string, string> }> | null }>;
+  }>;
 }
 
 const ruleFiles = readdirSync(promDir).filter((f) => f.endsWith('.yml')).sort();
-const alertNames = ruleFiles.flatMap((f) =>
-  (parse(readFileSync(join(promDir, f), 'utf8')) as RuleFile).groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : []))),
+const alertRules = ruleFiles.flatMap((f) =>
+  (parse(readFileSync(join(promDir, f), 'utf8')) as RuleFile).groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [{ alert: r.alert, severity: r.labels?.severity ?? '' }] : []))),
 );
+/** Alert names; one name may have a rule per severity (a ticket below a line, a page above it). */
+const alertNames = [...new Set(alertRules.map((r) => r.alert))];
 const testFiles = readdirSync(testsDir).filter((f) => f.endsWith('.test.yml')).sort();
 
 interface Case {
@@ -34,6 +39,8 @@ interface Case {
   evalTime: string;
   alertname: string;
   fires: boolean;
+  /** Severities of the alerts expected to fire. */
+  severities: string[];
 }
 const cases: Case[] = testFiles.flatMap((file) => {
   const doc = parse(readFileSync(join(testsDir, file), 'utf8')) as PromtoolTestFile;
@@ -44,6 +51,7 @@ const cases: Case[] = testFiles.flatMap((file) => {
       evalTime: a.eval_time,
       alertname: a.alertname,
       fires: (a.exp_alerts ?? []).length > 0,
+      severities: (a.exp_alerts ?? []).map((e) => e.exp_labels?.severity ?? ''),
     })),
   );
 });
@@ -51,8 +59,10 @@ const cases: Case[] = testFiles.flatMap((file) => {
 describe('promtool cases per alert', () => {
   it('reads the rule files and the test files', () => {
     expect(ruleFiles).toContain('seedwatch-alerts.yml');
-    expect(alertNames.length).toBeGreaterThanOrEqual(10);
-    expect(new Set(alertNames).size).toBe(alertNames.length);
+    expect(alertNames.length).toBeGreaterThanOrEqual(16);
+    // A name appears once per severity at most: two rules of one name differ in severity.
+    const keys = alertRules.map((r) => `${r.alert}/${r.severity}`);
+    expect(new Set(keys).size).toBe(keys.length);
     expect(testFiles.length).toBeGreaterThanOrEqual(1);
     expect(cases.length).toBeGreaterThan(alertNames.length);
   });
@@ -74,5 +84,9 @@ describe('promtool cases per alert', () => {
     const mine = cases.filter((c) => c.alertname === alert);
     expect(mine.filter((c) => c.fires).map((c) => `${c.file} "${c.test}"`), `${alert}: no case where it fires`).not.toEqual([]);
     expect(mine.filter((c) => !c.fires).map((c) => `${c.file} "${c.test}"`), `${alert}: no case where it stays quiet`).not.toEqual([]);
+    // Every severity the alert has (e.g. SeedwatchGmailSpamRateHigh: ticket and page) fires in some case.
+    for (const severity of alertRules.filter((r) => r.alert === alert).map((r) => r.severity)) {
+      expect(mine.some((c) => c.severities.includes(severity)), `${alert}: no case where its ${severity} rule fires`).toBe(true);
+    }
   });
 });

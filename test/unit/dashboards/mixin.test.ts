@@ -63,7 +63,7 @@ describe('generated files match the committed ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seedwatch-mixin-'));
     try {
       const written = [...writeDashboards(dir), ...writeRules(join(dir, 'prometheus'))];
-      expect(written).toHaveLength(5);
+      expect(written).toHaveLength(6);
       for (const d of buildDashboards()) expect(readFileSync(join(dir, d.file), 'utf8')).toBe(renderDashboard(d));
       for (const f of buildRules()) expect(readFileSync(join(dir, 'prometheus', f.file), 'utf8')).toBe(renderRuleFile(f));
     } finally {
@@ -135,6 +135,35 @@ describe('dashboards', () => {
     const wow = allPanels(dashboards[2].json).find((p) => p.title === 'Week-over-week change');
     expect(wow?.targets?.[0].expr).toContain('offset 7d');
   });
+
+  it('cover what issue 15 asks for: a Reputation row on the paths dashboard, a Gmail Postmaster group', () => {
+    /** Titles of the panels laid out after a row, up to the next row. */
+    const rowPanels = (d: Dashboard, row: string): Panel[] => {
+      const i = d.panels.findIndex((p) => p.type === 'row' && p.title === row);
+      expect(i, row).toBeGreaterThanOrEqual(0);
+      const end = d.panels.findIndex((p, j) => j > i && p.type === 'row');
+      return d.panels.slice(i + 1, end === -1 ? undefined : end);
+    };
+    const reputation = rowPanels(dashboards[1].json, 'Reputation');
+    expect(reputation.map((p) => p.title)).toEqual([
+      'Egress IPs listed on DNSBLs',
+      'Microsoft SNDS colour per egress IP',
+      'Egress-IP agreement',
+      'DNS hygiene per egress IP',
+      'Microsoft SNDS complaints and trap hits',
+    ]);
+    const exprs = reputation.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
+    for (const m of ['seedwatch_dnsbl_listed', 'seedwatch_snds_filter_result', 'seedwatch_egress_ip_mismatch_total', 'seedwatch_egress_ip_unknown_total', 'seedwatch_path_fcrdns_ok', 'seedwatch_path_spf_pass']) {
+      expect(exprs).toContain(m);
+    }
+    // Reputation series carry no provider or seed label: only the path variable may filter them.
+    expect(exprs).not.toMatch(/provider=~|seed=~/);
+    const gmail = rowPanels(dashboards[0].json, 'Gmail Postmaster Tools');
+    const gmailExprs = gmail.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
+    for (const m of ['seedwatch_gmail_postmaster_spam_rate', 'seedwatch_gmail_postmaster_auth_success_rate', 'seedwatch_gmail_postmaster_delivery_error_rate', 'seedwatch_gmail_postmaster_compliant']) {
+      expect(gmailExprs).toContain(m);
+    }
+  });
 });
 
 describe('rules', () => {
@@ -149,9 +178,16 @@ describe('rules', () => {
     'SeedwatchSendFailing',
     'SeedwatchMailboxDown',
     'SeedwatchNotProbing',
+    'SeedwatchEgressListed',
+    'SeedwatchSndsRed',
+    'SeedwatchSndsYellow',
+    'SeedwatchGmailSpamRateHigh',
+    'SeedwatchGmailSpamRateHigh',
+    'SeedwatchEgressMismatch',
+    'SeedwatchPathDnsBroken',
   ];
 
-  it('define every alert of issue 6 with severity, summary, templated description and runbook', () => {
+  it('define every alert of issues 6 and 15 with severity, summary, templated description and runbook', () => {
     const runbook = readFileSync(join(root, 'docs', 'runbook.md'), 'utf8');
     expect(alerts().map((a) => a.alert)).toEqual(names);
     for (const a of alerts()) {
@@ -164,7 +200,8 @@ describe('rules', () => {
   });
 
   it('guard placement alerts with a minimum probe count', () => {
-    for (const a of alerts().filter((x) => !['SeedwatchMailboxDown', 'SeedwatchNotProbing'].includes(x.alert))) {
+    const reputation = buildRules().find((f) => f.file === 'seedwatch-reputation.yml')!.content.groups.flatMap((g) => g.rules.map((r) => (r as AlertingRule).alert));
+    for (const a of alerts().filter((x) => !['SeedwatchMailboxDown', 'SeedwatchNotProbing', ...reputation].includes(x.alert))) {
       expect(a.expr, a.alert).toMatch(/>= \d+/);
     }
   });
