@@ -297,9 +297,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // Watch what this agent holds, as the fleet decides it (and nothing while the database is
     // out of reach); mailbox_up follows.
     const follow = () => {
-      const held = fleet.held();
-      metrics.setWatched(held);
-      void watchers.setActive(held);
+      metrics.setWatched(fleet.owned(), (seed) => watchers.watcher(seed)?.health().up ?? false);
+      void watchers.setActive(fleet.held());
     };
     fleet.onChange(follow);
     metrics.setWatched(new Set());

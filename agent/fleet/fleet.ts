@@ -24,8 +24,10 @@ export interface Fleet {
   readonly agent: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** The seeds this agent watches now. */
+  /** The seeds this agent watches now (its own, and those it is handing over). */
   held(): ReadonlySet<string>;
+  /** The seeds this agent owns (holds the lease of): it exports their mailbox state, no one else. */
+  owned(): ReadonlySet<string>;
   /** `listener` runs whenever held() changes. */
   onChange(listener: () => void): void;
   /**
@@ -46,6 +48,7 @@ export function soloFleet(agent: string, seeds: readonly string[]): Fleet {
     async start() {},
     async stop() {},
     held: () => all,
+    owned: () => all,
     onChange() {},
     claim: async () => true,
     problem: () => null,

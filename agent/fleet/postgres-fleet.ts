@@ -45,6 +45,7 @@ export interface PostgresFleetOptions {
 export class PostgresFleet implements Fleet {
   readonly agent: string;
   private heldSeeds = new Set<string>();
+  private ownedSeeds = new Set<string>();
   private listeners: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private passing: Promise<void> | null = null;
@@ -80,11 +81,15 @@ export class PostgresFleet implements Fleet {
     } catch {
       /* the database is gone: the leases expire by themselves */
     }
-    this.setHeld(new Set());
+    this.setHeld(new Set(), new Set());
   }
 
   held(): ReadonlySet<string> {
     return this.heldSeeds;
+  }
+
+  owned(): ReadonlySet<string> {
+    return this.ownedSeeds;
   }
 
   onChange(listener: () => void): void {
@@ -181,20 +186,21 @@ export class PostgresFleet implements Fleet {
     };
     if (this.lastProblem !== null) this.o.log.info({ agent: me }, 'fleet coordination working');
     this.lastProblem = null;
-    this.setHeld(new Set([...taken, ...stillMine]));
+    this.setHeld(new Set([...taken, ...stillMine]), new Set(taken));
   }
 
   private fail(err: unknown): void {
     const message = `the fleet database is out of reach: ${(err as Error)?.message ?? String(err)}`;
     if (this.lastProblem !== message) this.o.log.error({ agent: this.agent, err: message }, 'fleet coordination failed: not watching, not sending until it is back');
     this.lastProblem = message;
-    this.setHeld(new Set());
+    this.setHeld(new Set(), new Set());
   }
 
-  private setHeld(next: Set<string>): void {
-    const same = next.size === this.heldSeeds.size && [...next].every((s) => this.heldSeeds.has(s));
-    if (same) return;
+  private setHeld(next: Set<string>, owned: Set<string>): void {
+    const same = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((s) => b.has(s));
+    if (same(next, this.heldSeeds) && same(owned, this.ownedSeeds)) return;
     this.heldSeeds = next;
+    this.ownedSeeds = owned;
     for (const l of this.listeners) {
       try {
         l();

@@ -363,10 +363,10 @@ export class Metrics {
    * (at 0 until their session is up), so summing or alerting over the fleet sees each seed once,
    * from its holder, and a seed held by nobody has no series (the fleet alert's business).
    */
-  setWatched(seeds: ReadonlySet<string>): void {
+  setWatched(seeds: ReadonlySet<string>, isUp: (seed: string) => boolean = () => false): void {
     for (const s of this.target.seeds) {
       const l = { seed: s.name, provider: s.provider };
-      if (seeds.has(s.name) && !this.watched.has(s.name)) this.mailboxUp.set(l, 0);
+      if (seeds.has(s.name) && !this.watched.has(s.name)) this.mailboxUp.set(l, isUp(s.name) ? 1 : 0);
       else if (!seeds.has(s.name) && this.watched.has(s.name)) this.mailboxUp.remove(l);
     }
     this.watched = new Set(seeds);
