@@ -43,14 +43,10 @@ async function runContainer(name: string, port: number): Promise<void> {
   await podman.run(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:9464`, '-v', `${VOLUME}:/data`, IMAGE]);
 }
 
-async function waitReady(name: string, base: string): Promise<void> {
-  await waitFor(async () => (await getText(`${base}/readyz`)).status === 200, {
-    timeoutMs: 60_000,
-    intervalMs: 250,
-    what: `${name}: /readyz 200`,
-    diagnostics: () => `see podman logs ${name}`,
-  }).catch(async (err: Error) => {
-    throw new Error(`${err.message}\n${await logsOf(name)}`);
+/** Polls `path` until it answers 200; on timeout the error carries the container's log. */
+async function waitOk(name: string, url: string, timeoutMs: number): Promise<void> {
+  await waitFor(async () => (await getText(url)).status === 200, { timeoutMs, intervalMs: 250, what: `${name}: ${url} 200` }).catch(async (err: Error) => {
+    throw new Error(`${err.message}\n--- podman logs ${name} ---\n${await logsOf(name)}`);
   });
 }
 
@@ -102,8 +98,8 @@ describe('container image', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     await runContainer(FIRST, port);
-    await waitFor(async () => (await getText(`${base}/healthz`)).status === 200, { timeoutMs: 30_000, intervalMs: 200, what: '/healthz 200' });
-    await waitReady(FIRST, base);
+    await waitOk(FIRST, `${base}/healthz`, 30_000);
+    await waitOk(FIRST, `${base}/readyz`, 60_000);
 
     // The process runs as the image's uid, not root.
     const uid = (await podman.run(['exec', FIRST, 'id', '-u'])).stdout.trim();
@@ -143,7 +139,7 @@ describe('container image', () => {
     const port2 = await freePort();
     const base2 = `http://127.0.0.1:${port2}`;
     await runContainer(SECOND, port2);
-    await waitReady(SECOND, base2);
+    await waitOk(SECOND, `${base2}/readyz`, 60_000);
     const again = await getText(`${base2}/api/probes/${probes[0].id}`);
     expect(again.status, again.body).toBe(200);
     expect((JSON.parse(again.body) as { probe: { id: string } }).probe.id).toBe(probes[0].id);
