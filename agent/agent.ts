@@ -279,6 +279,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
               mailboxes: () => watchers.health(),
               reputation: () => reputation?.snapshot() ?? null,
               egressIps,
+              fleet: () => fleet.view(),
             })
         : undefined,
     });

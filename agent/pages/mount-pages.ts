@@ -13,6 +13,7 @@ import { weeklyReportFromLedger } from '../report/weekly-report.js';
 import { loadStatusData, type MailboxHealth } from './status-data.js';
 import { renderStatusPage } from './status-page.js';
 import type { ReputationSnapshot } from '../reputation/reputation-state.js';
+import type { FleetView } from '../fleet/fleet.js';
 
 export interface PagesDeps {
   ledger: Ledger;
@@ -22,6 +23,8 @@ export interface PagesDeps {
   reputation?: () => ReputationSnapshot | null;
   /** Egress IPs per path (paths[].ips). */
   egressIps?: Readonly<Record<string, readonly string[]>>;
+  /** Fleet mode: the agents alive and the seeds each holds. */
+  fleet?: () => FleetView;
   title?: string;
   /** Status page self-refresh period (default 15 s). */
   refreshSeconds?: number;

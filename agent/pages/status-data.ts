@@ -4,6 +4,7 @@
  * the mailbox health the watchers report.
  */
 import type { Clock } from '../clock.js';
+import type { FleetView } from '../fleet/fleet.js';
 import type { MailboxHealth as WatcherMailboxHealth } from '../watch/mailbox-watcher.js';
 import type { Ledger, ObservationRow, ProbeRow } from '../ledger/ledger.js';
 import { placementMatrix, type MatrixCell } from '../domain/placement-matrix.js';
@@ -30,6 +31,8 @@ export interface StatusData {
   reputation?: ReputationSnapshot | null;
   /** Egress IPs per path (paths[].ips), for the ingress-IP verdicts. */
   egressIps?: Record<string, readonly string[]>;
+  /** Fleet mode: the agents alive and the seeds each holds (absent: one agent). */
+  fleet?: FleetView | null;
 }
 
 export const HOUR_MS = 3_600_000;
@@ -43,6 +46,7 @@ export interface StatusDeps {
   mailboxes: () => MailboxHealth[];
   reputation?: () => ReputationSnapshot | null;
   egressIps?: Readonly<Record<string, readonly string[]>>;
+  fleet?: () => FleetView;
 }
 
 export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
@@ -62,6 +66,7 @@ export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
     latest: withEvidence,
     mailboxes,
     reputation: deps.reputation?.() ?? null,
+    fleet: deps.fleet?.() ?? null,
     egressIps: { ...(deps.egressIps ?? {}) },
   };
 }

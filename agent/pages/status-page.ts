@@ -5,6 +5,7 @@
  * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
  */
 import { comparePaths, matrixTotal, resolvableDifferences, type MatrixCell } from '../domain/placement-matrix.js';
+import type { FleetView } from '../fleet/fleet.js';
 import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
 import { formatAgo, formatInterval, formatPercent, formatPp, formatSeconds, formatUtc, formatUtcTime, TOO_FEW_PROBES } from '../report/format.js';
 import { html, rawHtml, type SafeHtml } from '../report/html.js';
@@ -144,6 +145,15 @@ function probeRow(x: ProbeWithEvidence, nowMs: number, egressIps: Readonly<Recor
   return html`<tr data-probe="${p.id}"><td class="l" title="${formatUtc(p.createdAtMs)}, ${formatAgo(p.createdAtMs, nowMs)}">${formatUtcTime(p.createdAtMs).slice(0, 8)}</td><td class="l mono"><a href="api/probes/${p.id}" title="${p.id} (JSON with every copy's evidence)">…${p.id.slice(-8)}</a></td><td class="l">${p.path}</td><td class="l" title="${p.provider}">${p.seed}</td><td class="l" data-k="result">${resultBadge(p)}${extra}${lateNote}</td><td class="l wrap narrow" data-k="folder">${first?.folder ?? '–'}</td>${ingressCell(x, egressIps)}<td class="l wrap narrow" data-k="auth">${authPart(first?.auth.spf, 'spf')} / ${authPart(first?.auth.dkim, 'dkim')} / ${authPart(first?.auth.dmarc, 'dmarc')}</td><td class="wrap narrow" data-k="scl"><span class="${scl !== undefined && Number(scl) >= 5 ? 'bad' : ''}">${scl ?? '–'}</span>${bcl !== undefined ? html`<span class="muted"> / ${bcl}</span>` : ''}</td>${timeCell(p.acceptedAtMs, p.acceptedAtMs, 't1')}${timeCell(first?.arrivedAtMs, p.acceptedAtMs, 't2')}${timeCell(first?.internalDateMs, p.acceptedAtMs, 't3')}${timeCell(first?.observedAtMs, p.acceptedAtMs, 't4')}<td data-k="latency">${latency !== null && Number.isFinite(latency) ? formatSeconds(Math.max(0, latency)) : '–'}</td><td class="l wrap" data-k="subject">${detail}</td></tr>`;
 }
 
+/** Fleet mode: every live agent with the seeds whose lease it holds (this one marked). */
+function fleetSection(f: FleetView, nowMs: number): SafeHtml {
+  const rows = f.agents.map(
+    (a) =>
+      html`<tr data-agent="${a.name}"><td class="l"><b>${a.name}</b>${a.name === f.agent ? html` <span class="muted">(this agent)</span>` : ''}</td><td>${a.heartbeatAtMs > 0 ? `${Math.max(0, Math.round((nowMs - a.heartbeatAtMs) / 1000))} s ago` : '-'}</td><td class="l wrap" data-k="seeds">${a.seeds.join(', ') || '-'}</td></tr>`,
+  );
+  return html`<section><h2>Fleet <span class="hint">agents sharing the PostgreSQL ledger; each seed is watched by the agent holding its lease</span></h2><div class="table-wrap"><table id="fleet"><thead><tr><th class="l">agent</th><th>heartbeat</th><th class="l">seeds held</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
 export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): string {
   const title = opts.title ?? 'seedwatch';
   const refresh = opts.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
@@ -184,6 +194,7 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
 ${renderReputationBlock(d.reputation ?? null, summarizeEgress(d.latest, d.egressIps ?? {}), d.nowMs)}
 <section><h2>Latest probes <span class="hint">evidence of the first copy; times UTC (hover for milliseconds and the offset from t1); the id links to the JSON</span></h2>
 ${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l" title="the connecting IP recorded by the provider's ingress hop (first copy); red when it is not one of the path's ips">ingress IP</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs, d.egressIps ?? {}))}</tbody></table></div>`}</section>
+${d.fleet && d.fleet.mode === 'postgres' ? fleetSection(d.fleet, d.nowMs) : ''}
 <section><h2>Mailbox health</h2>${d.mailboxes.length === 0 ? html`<p class="muted">No mailboxes are watched by this agent.</p>` : html`<div class="table-wrap"><table id="mailboxes"><thead><tr><th class="l">seed</th><th class="l">provider</th><th class="l">IMAP</th><th class="l">last error</th></tr></thead><tbody>${mailboxRows}</tbody></table></div>`}</section>
 </main>
 <footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline); the range beside a share is its 95 % Wilson interval, where the true share lies with 95 % confidence given the probes seen (held back below ${MIN_PROBES_FOR_SHARE} probes: too few to say).</footer>

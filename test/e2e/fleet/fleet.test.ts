@@ -271,6 +271,14 @@ describe('fleet: three agents on one PostgreSQL ledger', () => {
     // mailbox_up: each seed exported once, by its owner, at 1 (once agent-b's return has settled).
     await waitFor(async () => (await sumOver(AGENTS, 'seedwatch_mailbox_up', {})) === 8, { timeoutMs: 25_000, what: 'mailbox_up once per seed' });
     for (const s of SEEDS) expect(await sumOver(AGENTS, 'seedwatch_mailbox_up', { seed: s.name }), s.name).toBe(1);
+    // The status page and /readyz show the fleet: the agents alive and the seeds each holds.
+    const page = await (await fetch(`http://127.0.0.1:${ports['agent-a']}/`)).text();
+    const leases = await q<{ seed: string; agent: string }>(`SELECT seed, agent FROM fleet_leases ORDER BY seed`);
+    for (const a of AGENTS) expect(page).toContain(`data-agent="${a}"`);
+    for (const l of leases) expect(page).toMatch(new RegExp(`data-agent="${l.agent}"[^]*?data-k="seeds">[^<]*\\b${l.seed}\\b`));
+    const readyBody = (await (await fetch(`http://127.0.0.1:${ports['agent-a']}/readyz`)).json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
+    expect(readyBody.checks.fleet.ok).toBe(true);
+    for (const a of AGENTS) expect(readyBody.checks.fleet.detail).toContain(`${a}:`);
 
     // The real Prometheus scraping the three, with the shipped rules, sees the same totals.
     await new Promise((r) => setTimeout(r, 2_500));
