@@ -55,6 +55,8 @@ ul.plain { margin:0; padding-left:18px; }
 ul.compare li { margin:2px 0; }
 .sig { font-weight:700; }
 .wrap-text { white-space:normal; max-width:360px; overflow-wrap:anywhere; font-size:12px; }
+#reputation-ips td { text-align:left; }
+#reputation-ips td[data-k=dnsbl], #reputation-ips td[data-k=snds] { white-space:normal; min-width:220px; max-width:380px; }
 .swatch { display:inline-block; width:14px; height:14px; border-radius:3px; margin-right:2px; vertical-align:middle; background:#e2e8f0; }
 .swatch.GREEN { background:var(--ok); } .swatch.YELLOW { background:#eab308; } .swatch.RED { background:var(--bad); }
 `;

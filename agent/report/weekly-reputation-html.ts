@@ -46,6 +46,6 @@ export function reputationHtml(report: WeeklyReport): SafeHtml | '' {
       )}</tbody></table></div>`
     : html`<p class="muted">No Gmail Postmaster Tools data in this period.</p>`;
   return html`<section id="reputation"><h2>Reputation by path <span class="hint">days each egress IP was seen on a DNSBL, Microsoft SNDS filter result per day (green, yellow, red), Gmail's user-reported spam rate (keep it below 0.30 %)</span></h2>
-<section class="grid2"><div><h3>DNSBL listings</h3>${dnsbl}</div><div><h3>Microsoft SNDS</h3>${snds}</div></section>
-<h3>Gmail Postmaster Tools</h3>${postmaster}</section>`;
+<section class="grid2"><div><h3>DNSBL listings</h3>${dnsbl}</div><div><h3>Gmail Postmaster Tools</h3>${postmaster}</div></section>
+<h3>Microsoft SNDS</h3>${snds}</section>`;
 }

@@ -16,7 +16,7 @@ export const DNS_ERROR_KINDS = ['timeout', 'servfail', 'refused', 'unreachable',
 export type DnsErrorKind = (typeof DNS_ERROR_KINDS)[number];
 
 /** The part of node's Resolver the checks use (tests may pass a real Resolver pointed at loopback). */
-export type DnsResolver = Pick<Resolver, 'resolve4' | 'resolve6' | 'resolveTxt' | 'reverse' | 'resolve'>;
+export type DnsResolver = Pick<Resolver, 'resolve4' | 'resolve6' | 'resolveTxt' | 'resolvePtr' | 'resolve'>;
 
 /** A Resolver on `servers` (IP or IP:port, `[v6]:port`), or on the system's servers when none are given. */
 export function createResolver(servers?: readonly string[], opts: { timeoutMs?: number; tries?: number } = {}): Resolver {

@@ -7,6 +7,7 @@
  */
 import { canonicalIp } from '../analyze/ingress-ip.js';
 import { dnsErrorKind, dnsErrorMessage, isNoAnswer, type DnsErrorKind, type DnsResolver } from './dns-resolver.js';
+import { dnsblQueryName } from './dnsbl.js';
 
 export type FcrdnsResult =
   | { status: 'ok' | 'fail'; ptr: string[]; confirmed: string[] }
@@ -17,11 +18,17 @@ const MAX_PTR_NAMES = 5;
 
 const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
-export async function checkFcrdns(resolver: Pick<DnsResolver, 'reverse' | 'resolve4' | 'resolve6'>, ip: string): Promise<FcrdnsResult> {
+/** The PTR name of an address: in-addr.arpa (octets reversed) or ip6.arpa (nibbles reversed). */
+export function reverseName(ip: string): string {
+  return dnsblQueryName(ip, ip.includes(':') ? 'ip6.arpa' : 'in-addr.arpa');
+}
+
+export async function checkFcrdns(resolver: Pick<DnsResolver, 'resolvePtr' | 'resolve4' | 'resolve6'>, ip: string): Promise<FcrdnsResult> {
   const canon = canonicalIp(ip) ?? ip;
   let ptr: string[];
   try {
-    ptr = (await resolver.reverse(canon)).map(norm).slice(0, MAX_PTR_NAMES);
+    // A PTR query, not reverse(): c-ares' reverse lookup reports a SERVFAIL as "not found".
+    ptr = (await resolver.resolvePtr(reverseName(canon))).map(norm).slice(0, MAX_PTR_NAMES);
   } catch (err) {
     if (isNoAnswer(err)) return { status: 'fail', ptr: [], confirmed: [] };
     return { status: 'error', kind: dnsErrorKind(err), message: dnsErrorMessage(err), ptr: [] };

@@ -373,7 +373,7 @@ export class ReputationMonitor {
     }
     for (const m of res.malformed) this.noteError('snds', 'malformed_row', `SNDS ${m.feed} line ${m.line}: ${m.reason}`);
     this.snds = {
-      ips: [...byIp.values()].sort((a, b) => (a.path ?? '~').localeCompare(b.path ?? '~') || a.ip.localeCompare(b.ip)) as SndsIpEntry[],
+      ips: [...byIp.values()].sort((a, b) => (a.path ?? '\uffff').localeCompare(b.path ?? '\uffff') || a.ip.localeCompare(b.ip)) as SndsIpEntry[],
       malformed: res.malformed,
       history: pruneHistory(history, now),
       lastRunAtMs: now,

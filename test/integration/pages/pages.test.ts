@@ -30,6 +30,7 @@ import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
 import { addProbe, END_MS, fillTwoWeeks } from '../../fixtures/report/two-weeks.js';
 import { noopEvents } from '../../../agent/events.js';
 import { concludeMissing } from '../../../agent/record/recorder.js';
+import { STATE_KEYS, type DnsblState, type PostmasterState, type ReputationSnapshot, type SndsState } from '../../../agent/reputation/reputation-state.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHOTS_TO_KEEP = process.env.SEEDWATCH_SCREENSHOTS_DIR;
@@ -41,6 +42,9 @@ const HOSTILE_SCL = `<script>alert(4)</script>`;
 const HOSTILE_FOLDER = `INBOX"><svg onload=alert(6)>`;
 const HOSTILE_SMTP = `550 5.7.1 <script>alert(7)</script> rejected`;
 const HOSTILE_IMAP = `<img src=x onerror=alert(5)> LOGIN failed`;
+const HOSTILE_TXT = `Listed <img src=x onerror=alert(8)> see https://bl.test/?ip=198.51.100.7`;
+const HOSTILE_PM_ERROR = `<script>alert(9)</script> The caller does not have permission`;
+
 const MIN = 60_000;
 
 const clock = new ManualClock(END_MS);
@@ -55,10 +59,99 @@ let base: string;
 let browser: Browser;
 let context: BrowserContext;
 let xssProbeId: string;
+let mismatchProbeId: string;
+
+/** Egress IPs per path, as the config's paths[].ips. */
+const EGRESS_IPS = { peering: ['192.0.2.10'], transit: ['198.51.100.7'] };
+
+/** What the reputation sources found, as the agent's monitor would show it. */
+function reputationSnapshot(): ReputationSnapshot {
+  const at = END_MS - 5 * MIN;
+  return {
+    paths: [{ name: 'peering', ips: ['192.0.2.10'] }, { name: 'transit', ips: ['198.51.100.7'] }],
+    dnsbl: {
+      zones: ['zen.spamhaus.org', 'bl.spamcop.net'],
+      lastRunAtMs: at,
+      history: {},
+      entries: [
+        { path: 'peering', ip: '192.0.2.10', zone: 'zen.spamhaus.org', status: 'clear', codes: [], reasons: [], checkedAtMs: at, listedSinceMs: null },
+        { path: 'peering', ip: '192.0.2.10', zone: 'bl.spamcop.net', status: 'clear', codes: [], reasons: [], checkedAtMs: at, listedSinceMs: null },
+        { path: 'transit', ip: '198.51.100.7', zone: 'zen.spamhaus.org', status: 'listed', codes: ['127.0.0.3'], reasons: [HOSTILE_TXT], checkedAtMs: at, listedSinceMs: END_MS - 3 * 3_600_000 },
+        { path: 'transit', ip: '198.51.100.7', zone: 'bl.spamcop.net', status: 'clear', codes: [], reasons: [], checkedAtMs: at - 900_000, listedSinceMs: null, error: { kind: 'timeout', message: 'ETIMEOUT 7.100.51.198.bl.spamcop.net', atMs: at } },
+      ],
+    },
+    hygiene: {
+      lastRunAtMs: at,
+      entries: [
+        { path: 'peering', ip: '192.0.2.10', fcrdns: { status: 'ok', ptr: ['out1.mail.example.com'], confirmed: ['out1.mail.example.com'] }, spf: { status: 'pass', result: 'pass', domain: 'mail.example.com' }, checkedAtMs: at },
+        { path: 'transit', ip: '198.51.100.7', fcrdns: { status: 'fail', ptr: ['7.100.51.198.transit-isp.example'], confirmed: [] }, helo: { name: 'out2.mail.example.com', ok: false }, spf: { status: 'not_pass', result: 'softfail', domain: 'mail.example.com' }, checkedAtMs: at },
+      ],
+    },
+    snds: {
+      lastRunAtMs: at,
+      lastSuccessAtMs: at,
+      malformed: [],
+      history: {},
+      ips: [
+        { ip: '192.0.2.10', path: 'peering', activityStart: '11/21/2026 12:00 AM', activityEnd: '11/22/2026 11:59 PM', day: '2026-11-22', rcptCommands: 1500, dataCommands: 1500, recipients: 1490, filterResult: 'GREEN', complaintRateText: '< 0.1%', complaintRate: 0.001, trapHits: 0, sampleHelo: 'out1.mail.example.com', sampleMailFrom: 'bounce@mail.example.com', comments: '', blocked: false, fetchedAtMs: at },
+        { ip: '198.51.100.7', path: 'transit', activityStart: '11/21/2026 12:00 AM', activityEnd: '11/22/2026 11:59 PM', day: '2026-11-22', rcptCommands: 1400, dataCommands: 1390, recipients: 1385, filterResult: 'RED', complaintRateText: '2.1%', complaintRate: 0.021, trapHits: 14, sampleHelo: 'out2.mail.example.com', sampleMailFrom: 'bounce@mail.example.com', comments: '<b>x</b>', blocked: true, blockedReason: 'Blocked due to user complaints or other evidence of spamming', fetchedAtMs: at },
+      ],
+    },
+    postmaster: {
+      lastRunAtMs: at,
+      history: {},
+      domains: [
+        { domain: 'mail.example.com', verificationState: 'VERIFIED', latestDay: '2026-11-21', spamRate: 0.0034, authSuccess: { spf: 0.999, dkim: 1, dmarc: 0.998 }, tlsEncryption: 1, deliveryErrors: { 'reject/all': 0.012, 'temp_fail/all': 0.003 }, compliance: { requirements: { spf: 'COMPLIANT', dkim: 'COMPLIANT', dmarc_policy: 'COMPLIANT', user_reported_spam_rate: 'NEEDS_WORK' }, subdomain: false }, fetchedAtMs: at },
+        { domain: 'news.example.com', latestDay: null, spamRate: null, authSuccess: {}, tlsEncryption: null, deliveryErrors: {}, fetchedAtMs: null, error: { kind: 'forbidden', message: HOSTILE_PM_ERROR, atMs: at } },
+      ],
+    },
+    errors: [{ source: 'dnsbl', kind: 'timeout', message: `198.51.100.7 on bl.spamcop.net: ETIMEOUT ${HOSTILE_TXT}`, atMs: at }],
+  };
+}
+
+/** Daily histories of the current report week (2026-11-16 .. 22), as the sources store them. */
+async function storeReputationHistory(): Promise<void> {
+  const days = ['2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20', '2026-11-21', '2026-11-22'];
+  const dnsbl: DnsblState = {
+    entries: [],
+    lastRunAtMs: END_MS,
+    history: Object.fromEntries(
+      days.map((d, i) => [
+        d,
+        {
+          'peering|192.0.2.10|zen.spamhaus.org': { checks: 96, listed: 0 },
+          // transit listed from Thursday (k = 3) on: the same days its gmail spam share climbs
+          'transit|198.51.100.7|zen.spamhaus.org': { checks: 96, listed: i >= 3 ? 40 + i : 0 },
+        },
+      ]),
+    ),
+  };
+  const colour = ['GREEN', 'GREEN', 'YELLOW', 'YELLOW', 'RED', 'RED', 'RED'] as const;
+  const snds: SndsState = {
+    ips: [],
+    malformed: [],
+    lastRunAtMs: END_MS,
+    lastSuccessAtMs: END_MS,
+    history: Object.fromEntries(
+      days.slice(0, 6).map((d, i) => [
+        d,
+        {
+          '192.0.2.10': { path: 'peering', filter: 'GREEN' as const, complaintRate: 0.001, trapHits: 0, recipients: 1500 },
+          '198.51.100.7': { path: 'transit', filter: colour[i], complaintRate: 0.002 * (i + 1), trapHits: i, recipients: 1400 },
+        },
+      ]),
+    ),
+  };
+  const rates = [0.0006, 0.0008, 0.0011, 0.0014, 0.0022, 0.0034];
+  const postmaster: PostmasterState = { domains: [], lastRunAtMs: END_MS, history: Object.fromEntries(days.slice(0, 6).map((d, i) => [d, { 'mail.example.com': { spamRate: rates[i] } }])) };
+  await ledger.setState(STATE_KEYS.dnsbl, JSON.stringify(dnsbl));
+  await ledger.setState(STATE_KEYS.snds, JSON.stringify(snds));
+  await ledger.setState(STATE_KEYS.postmaster, JSON.stringify(postmaster));
+}
 
 async function fillRecent(): Promise<void> {
   for (const [i, lat] of [2, 4, 6].entries()) {
-    await addProbe(ledger, { path: 'peering', seed: 'gmail-1', provider: 'gmail', createdAtMs: END_MS - (50 - i * 10) * MIN, first: { placement: 'inbox', latencySeconds: lat } });
+    await addProbe(ledger, { path: 'peering', seed: 'gmail-1', provider: 'gmail', createdAtMs: END_MS - (50 - i * 10) * MIN, first: { placement: 'inbox', latencySeconds: lat, evidence: { ingressIp: '192.0.2.10', ingressHop: 'mx.google.com' } } });
   }
   xssProbeId = await addProbe(ledger, {
     path: 'peering', seed: 'gmail-1', provider: 'gmail', createdAtMs: END_MS - 5 * MIN,
@@ -68,7 +161,11 @@ async function fillRecent(): Promise<void> {
       evidence: { subject: HOSTILE_SUBJECT, microsoft: { scl: HOSTILE_SCL, bcl: '<b>9</b>' } },
     },
   });
-  await addProbe(ledger, { path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 20 * MIN, first: { placement: 'spam', latencySeconds: 12, auth: { spf: 'pass', dkim: 'pass', dmarc: 'fail' } } });
+  // Transit's probe reached Outlook from peering's IP: the egress mismatch the page shows in red.
+  mismatchProbeId = await addProbe(ledger, {
+    path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 20 * MIN,
+    first: { placement: 'spam', latencySeconds: 12, auth: { spf: 'pass', dkim: 'pass', dmarc: 'fail' }, evidence: { ingressIp: '192.0.2.10', ingressHop: 'BN2PEPF000044A9.mail.protection.outlook.com' } },
+  });
   await addProbe(ledger, { path: 'transit', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 15 * MIN, fail: { reason: 'rejected', code: 550, message: HOSTILE_SMTP } });
   await addProbe(ledger, { path: 'peering', seed: 'outlook-1', provider: 'outlook', createdAtMs: END_MS - 55 * MIN });
   await concludeMissing(ledger, noopEvents, null, END_MS, END_MS);
@@ -77,11 +174,12 @@ async function fillRecent(): Promise<void> {
 beforeAll(async () => {
   await fillTwoWeeks(ledger);
   await fillRecent();
+  await storeReputationHistory();
   const app = createApp({
     ledger, registry: new Registry(), clock, logger: silentLogger(),
     readiness: () => ({ ready: true, checks: {} }),
     token: new SecretValue(TOKEN, 'test'),
-    mount: (a, guard) => mountPages(a, guard, { ledger, clock, mailboxes: () => mailboxes, refreshSeconds: 2 }),
+    mount: (a, guard) => mountPages(a, guard, { ledger, clock, mailboxes: () => mailboxes, refreshSeconds: 2, reputation: reputationSnapshot, egressIps: EGRESS_IPS }),
   });
   server = await listen(app, '127.0.0.1:0');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -273,6 +371,49 @@ describe('status page in chromium', () => {
     await expectInert(w, 1);
   });
 
+  it('shows the reputation block: listings with their reason, DNS hygiene, SNDS, Postmaster, the IPs the providers saw', async () => {
+    const block = w.page.locator('#reputation');
+    const transit = block.locator('tr[data-row="transit|198.51.100.7"]');
+    expect(await transit.locator('[data-k=dnsbl] [data-zone="zen.spamhaus.org"]').textContent()).toContain('listed on zen.spamhaus.org');
+    // The TXT reason comes from the list's DNS: shown as text.
+    expect(await transit.locator('[data-k=dnsbl]').textContent()).toContain(HOSTILE_TXT);
+    expect(await transit.locator('[data-k=dnsbl] .warn').textContent()).toBe('1 lookup(s) failing');
+    expect(await transit.locator('[data-k=fcrdns]').textContent()).toBe('7.100.51.198.transit-isp.example does not confirm');
+    expect(await transit.locator('[data-k=helo]').textContent()).toBe('out2.mail.example.com ≠ PTR');
+    expect(await transit.locator('[data-k=spf]').textContent()).toBe('softfail');
+    expect(await transit.locator('[data-k=snds] .badge').first().textContent()).toBe('RED');
+    expect(await transit.locator('[data-k=snds]').textContent()).toContain('blocked');
+    // Of the latest probes' first copies: one of transit's came from peering's IP; the older
+    // fixture copies carry no ingress IP (recorded before the check): unknown, not "fine".
+    const latest = await ledger.listProbes({ limit: 50 });
+    const transitSeen = (await Promise.all(latest.filter((p) => p.path === 'transit').map((p) => ledger.observations(p.id)))).filter((o) => o.some((c) => c.copyNumber === 1)).length;
+    expect(await transit.locator('[data-k=egress]').textContent()).toBe(`0/${transitSeen} from its IPs1 from 192.0.2.10${transitSeen - 1} without ingress IP`);
+    expect(await transit.locator('[data-k=egress]').getAttribute('class')).toBe('bad');
+    const peering = block.locator('tr[data-row="peering|192.0.2.10"]');
+    expect(await peering.locator('[data-k=dnsbl]').textContent()).toBe('clear on 2 of 2');
+    const peeringSeen = (await Promise.all(latest.filter((p) => p.path === 'peering').map((p) => ledger.observations(p.id)))).filter((o) => o.some((c) => c.copyNumber === 1)).length;
+    expect(await peering.locator('[data-k=egress]').textContent()).toBe(`3/${peeringSeen} from its IPs${peeringSeen - 3} without ingress IP`);
+    expect(await peering.locator('[data-k=fcrdns]').textContent()).toBe('ok · out1.mail.example.com');
+    const pm = block.locator('#postmaster tr[data-domain="mail.example.com"]');
+    expect(await pm.locator('[data-k=spam]').textContent()).toBe('0.34%');
+    expect(await pm.locator('[data-k=spam]').getAttribute('class')).toBe('bad');
+    expect(await pm.locator('[data-k=compliance]').textContent()).toBe('needs work: user_reported_spam_rate');
+    expect(await block.locator('#postmaster tr[data-domain="news.example.com"] [data-k=error]').textContent()).toBe(HOSTILE_PM_ERROR);
+    // The probe table's ingress column: the mismatch in red, a copy without an ingress IP "unknown".
+    expect(await w.page.locator(`tr[data-probe="${mismatchProbeId}"] [data-k=ingress]`).textContent()).toBe('192.0.2.10');
+    expect(await w.page.locator(`tr[data-probe="${mismatchProbeId}"] [data-k=ingress]`).getAttribute('data-verdict')).toBe('mismatch');
+    expect(await w.page.locator(`tr[data-probe="${xssProbeId}"] [data-k=ingress]`).textContent()).toBe('unknown');
+    await expectInert(w, 1);
+  });
+
+  it('screenshots the reputation block (kept with the others under SEEDWATCH_SCREENSHOTS_DIR)', async () => {
+    const file = resolve(SHOTS, 'status-reputation.png');
+    await w.page.locator('#reputation').screenshot({ path: file });
+    const size = pngSize(file);
+    expect(size.width).toBeGreaterThan(800);
+    expect(size.height).toBeGreaterThan(150);
+  });
+
   it('saves the screenshot', async () => {
     const file = resolve(SHOTS, 'status-page.png');
     await w.page.screenshot({ path: file, fullPage: true });
@@ -330,7 +471,8 @@ describe('weekly report in chromium', () => {
     expect(Object.keys(days).length).toBeGreaterThan(0);
     const day19 = await w.page.locator('#daily tr[data-day="2026-11-19"][data-row="gmail|transit"] [data-k=spam]').textContent();
     expect(day19).toBe('30.0% (11–60%)'); // 3/10: Wilson 95 % 10.8–60.3 %
-    expect(await w.page.locator('figure.chart svg').count()).toBe(2);
+    // Inbox share, latency, and the Gmail spam rate of "Reputation by path".
+    expect(await w.page.locator('figure.chart svg').count()).toBe(3);
     expect(await w.page.locator('figure.chart').first().locator('g.series').count()).toBe(report.rows.length);
   });
 
@@ -349,10 +491,37 @@ describe('weekly report in chromium', () => {
     expect(size.height).toBe(await w.page.evaluate(() => document.documentElement.scrollHeight));
   });
 
+  it('shows "Reputation by path": days listed, SNDS colours per day, the Gmail spam-rate trend', async () => {
+    const report = await weeklyReportFromLedger(ledger, clock.nowMs());
+    expect(report.reputation?.dnsbl.find((d) => d.path === 'transit')).toMatchObject({ daysListed: 4, daysChecked: 7 });
+    const section = w.page.locator('section#reputation');
+    expect(await section.locator('h2').textContent()).toMatch(/^Reputation by path/);
+    expect(await section.locator('#rep-dnsbl tr[data-row="transit|198.51.100.7|zen.spamhaus.org"] [data-k=listed]').textContent()).toBe('4 of 7');
+    expect(await section.locator('#rep-dnsbl tr[data-row="transit|198.51.100.7|zen.spamhaus.org"] [data-k=days]').textContent()).toBe('11-19, 11-20, 11-21, 11-22');
+    expect(await section.locator('#rep-dnsbl tr[data-row="peering|192.0.2.10|zen.spamhaus.org"] [data-k=listed]').textContent()).toBe('0 of 7');
+    const swatches = await section.locator('#rep-snds tr[data-row="transit|198.51.100.7"] [data-k=snds]').evaluateAll((cells) => cells.map((c) => c.getAttribute('title')));
+    expect(swatches).toEqual(['GREEN', 'GREEN', 'YELLOW', 'YELLOW', 'RED', 'RED', 'no data']);
+    // The swatch colours apply (the stylesheet carries the CSP nonce).
+    expect(await section.locator('#rep-snds tr[data-row="transit|198.51.100.7"] .swatch.RED').first().evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(185, 28, 28)');
+    expect(await section.locator('#rep-postmaster tr[data-row="mail.example.com"] [data-k=max]').textContent()).toBe('0.34%');
+    expect(await section.locator('figure.chart g.series circle').count()).toBe(6);
+  });
+
+  it('screenshots the "Reputation by path" section (kept with the others under SEEDWATCH_SCREENSHOTS_DIR)', async () => {
+    const file = resolve(SHOTS, 'weekly-reputation.png');
+    await w.page.locator('section#reputation').screenshot({ path: file });
+    const size = pngSize(file);
+    expect(size.width).toBeGreaterThan(800);
+    expect(size.height).toBeGreaterThan(150);
+  });
+
   it('serves Markdown and CSV with the same numbers', async () => {
     const md = await (await fetch(base + '/report/weekly?format=md', { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(md).toContain('| gmail | transit | 70 | 70.0% (58–79%) | −30.0 pp \\* | 30.0% (21–42%) | +30.0 pp \\* |');
     expect(md).not.toContain('<img');
+    expect(md).toContain('## Reputation by path');
+    expect(md).toContain('| transit | 198.51.100.7 | zen.spamhaus.org | 4 of 7 | 2026-11-19, 2026-11-20, 2026-11-21, 2026-11-22 |');
+    expect(md).toContain('| transit | 198.51.100.7 | G | G | Y | Y | R | R | – | 15 | 1.20% |');
     const res = await fetch(base + '/report/weekly?format=csv', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="seedwatch-weekly-2026-11-23\.csv"/);
