@@ -87,7 +87,7 @@ export async function demoCommand(opts: { dataDir?: string; listen: string }): P
       `  API summary    ${url}/api/summary`,
       `  data dir       ${dataDir}${tempDir ? ' (temporary, removed on exit)' : ''}`,
       'Outlook allows OAuth2 only: the agent refreshes tokens at the sandbox token endpoint and logs in with XOAUTH2.',
-      'Transit into Outlook turns to spam during minutes 0-4 of every quarter hour. Ctrl-C stops.',
+      'Transit into Outlook turns to spam during minutes 0-4 of every quarter hour, and the sandbox DNSBL lists the transit IP meanwhile (status page, Reputation). Ctrl-C stops.',
       '',
     ].join('\n'),
   );
