@@ -48,7 +48,13 @@ export async function reportCommand(opts: ReportOptions, io: ReportIo = {}): Pro
   }
   try {
     const nowMs = clock.nowMs();
-    const text = renderWeekly(await weeklyReportFromLedger(ledger, nowMs), opts.format, { generatedAtMs: nowMs }).body;
+    // On a terminal, say what a long report over a large ledger is doing (stderr, one line).
+    const tty = (stderr as NodeJS.WriteStream).isTTY === true;
+    const progress = tty ? (step: string) => stderr.write(`\r\x1b[Kseedwatch report: ${step}…`) : undefined;
+    const report = await weeklyReportFromLedger(ledger, nowMs, progress ? { progress } : {});
+    progress?.(`rendering ${opts.format}`);
+    const text = renderWeekly(report, opts.format, { generatedAtMs: nowMs }).body;
+    if (tty) stderr.write('\r\x1b[K');
     if (opts.out) {
       const out = resolve(opts.out);
       mkdirSync(dirname(out), { recursive: true });

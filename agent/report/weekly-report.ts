@@ -189,11 +189,14 @@ export function buildWeeklyReport(facts: ProbeFact[], opts: WeeklyReportOptions)
 export async function weeklyReportFromLedger(
   ledger: Pick<Ledger, 'probeFacts'> & Partial<Pick<Ledger, 'getState'>>,
   endMs: number,
-  opts: { weekStartsMs?: number } = {},
+  opts: { weekStartsMs?: number; progress?: (step: string) => void } = {},
 ): Promise<WeeklyReport> {
   const startMs = opts.weekStartsMs ?? endMs - WEEK_MS;
+  opts.progress?.('reading two weeks of probes from the ledger');
   const facts = await ledger.probeFacts(startMs - (endMs - startMs), endMs);
+  opts.progress?.(`aggregating ${facts.length.toLocaleString('en-US')} probes`);
   const report = buildWeeklyReport(facts, { endMs, weekStartsMs: startMs });
+  opts.progress?.('reading the reputation history');
   const reputation = buildWeeklyReputation(await readReputationHistories(ledger), report.days.map((d) => d.day));
   return reputation ? { ...report, reputation } : report;
 }
