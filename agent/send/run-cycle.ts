@@ -31,6 +31,19 @@ export interface RunCycleOptions {
    * once per tick, fleet-wide). Absent: everything is sent.
    */
   claim?: (path: string, seed: string) => Promise<boolean>;
+  /**
+   * Scheduled cycles (the scheduler's CyclePace): the sends are spread until `sendUntilMs`
+   * (epoch ms on `clock`), each probe at a random moment of its own equal share of the window,
+   * instead of one burst at the tick — a burst of 1,000 probes makes the provider, the relays
+   * and the watchers take them all at once, and detection waits in their queues. `signal`
+   * aborts (the agent stops): probes not started yet are not sent; those in flight finish.
+   * Absent, or a window already over: everything at once.
+   */
+  pace?: { sendUntilMs: number; signal?: AbortSignal };
+  /** Waits before a paced send (tests); default a timer that the pace's signal cuts short. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Where in its share of the window each probe goes (tests); default Math.random. */
+  random?: () => number;
 }
 
 export interface PathCounts {
@@ -51,10 +64,10 @@ export interface CycleResult {
 }
 
 /**
- * One cycle: every path × every seed, at most `config.concurrency` sends in flight. Jobs are
- * interleaved seed by seed so every path progresses at once; a broken path (bad template,
- * unreachable relay, TLS failure) produces its own failures and delays no other path beyond
- * the slots it occupies.
+ * One cycle: every path × every seed, at most `config.concurrency` sends in flight, spread over
+ * the pace's window when there is one. Jobs are interleaved seed by seed so every path
+ * progresses at once; a broken path (bad template, unreachable relay, TLS failure) produces its
+ * own failures and delays no other path beyond the slots it occupies.
  */
 export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
   const { config, paths, clock, logger } = opts;
@@ -101,18 +114,37 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
     }
   }
 
-  const attempts: (ProbeAttempt | null)[] = new Array(jobs.length);
+  // Paced: job i is due at a random moment of the i-th of jobs.length equal shares of the window
+  // (stratified, so the send rate is even and no two probes of a seed go out together).
+  const signal = opts.pace?.signal;
+  const windowMs = opts.pace ? Math.max(0, opts.pace.sendUntilMs - startedAtMs) : 0;
+  const shareMs = jobs.length > 0 ? windowMs / jobs.length : 0;
+  const random = opts.random ?? Math.random;
+  const due = shareMs > 0 ? jobs.map((_, i) => startedAtMs + shareMs * (i + random())) : null;
+  const sleep = opts.sleep ?? ((ms: number) => abortableSleep(ms, signal));
+
+  const attempts: (ProbeAttempt | null)[] = new Array<ProbeAttempt | null>(jobs.length).fill(null);
   let next = 0;
+  let dropped = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
+      if (due) {
+        const wait = due[i] - clock.nowMs();
+        if (wait > 0 && !signal?.aborted) await sleep(wait);
+      }
+      if (signal?.aborted) {
+        dropped++;
+        continue;
+      }
       attempts[i] = await jobs[i]();
     }
   };
   const width = Math.max(1, Math.min(config.concurrency, jobs.length));
   await Promise.all(Array.from({ length: width }, worker));
 
-  // Pairs another agent claimed are not ours: they are in its cycle, not this one.
+  // Pairs another agent claimed are not ours: they are in its cycle, not this one. Pairs not
+  // sent because the agent stopped are in no cycle.
   const probes = attempts.filter((a): a is ProbeAttempt => a !== null);
   const byPath: Record<string, PathCounts> = {};
   for (const p of paths) byPath[p.name] = { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 };
@@ -126,6 +158,19 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
     else c.notSent += 1;
   }
   const finishedAtMs = clock.nowMs();
-  logger.info({ cycleId, byPath, durationMs: finishedAtMs - startedAtMs }, 'probe cycle finished');
+  logger.info({ cycleId, byPath, durationMs: finishedAtMs - startedAtMs, spreadMs: Math.round(windowMs), ...(dropped > 0 ? { notSentStopping: dropped } : {}) }, 'probe cycle finished');
   return { cycleId, startedAtMs, finishedAtMs, probes, byPath };
+}
+
+/** setTimeout that an abort signal ends early. */
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -3,13 +3,18 @@
  * to tell probes from everything else, record each probe copy in the ledger, clean up, and
  * advance the folder state. The caller holds the mailbox lock (imapflow getMailboxLock).
  *
- * What is fetched, and why:
- *   1. UID, INTERNALDATE, RFC822.SIZE, BODY.PEEK[HEADER.FIELDS (X-Seedwatch-Probe Message-ID)]
- *      for every new message — enough to match most probes, a few hundred bytes each;
- *   2. BODY.PEEK[TEXT]<0.4096> only for messages with no probe id in those headers (a gateway
- *      stripped the header and rewrote the Message-ID): the body token sits at the top;
- *   3. BODY.PEEK[HEADER]<0.256K> only for probes: the evidence (Received, Authentication-Results,
- *      Microsoft stamps). A message is never downloaded in full.
+ * Round trips are what a scan costs (each one wakes the server and the agent; with 500 seeds
+ * a cycle makes thousands), so a scan makes as few as it can:
+ *   - after an IDLE push (the session's view already holds the new mail, see ScanOptions.push):
+ *     ONE `UID FETCH <last+1>:*` of UID, INTERNALDATE, RFC822.SIZE and the header block
+ *     BODY.PEEK[HEADER]<0.256K> — the probe id and all the evidence at once;
+ *   - otherwise (catch-up, safety scan, poll): NOOP (Dovecot: a SEARCH right after SELECT can
+ *     miss a just-delivered message), UID SEARCH, then the same single FETCH per slice of new
+ *     UIDs; a catch-up from a date (possibly thousands of other messages) first fetches only
+ *     X-Seedwatch-Probe and Message-ID, then the header block of the probes alone;
+ *   - BODY.PEEK[TEXT]<0.4096> only for messages with no probe id in their headers (a gateway
+ *     stripped the header and rewrote the Message-ID): the body token sits at the top.
+ * A message is never downloaded in full.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { extractProbeId } from '../analyze/extract-probe-id.js';
@@ -19,7 +24,7 @@ import type { GmailCategory, WatchedFolderRole } from '../domain/vocabulary.js';
 import type { Clock } from '../clock.js';
 import type { SeedConfig } from '../config/load-config.js';
 import type { AgentEvents } from '../events.js';
-import type { Ledger, ObservationKind } from '../ledger/ledger.js';
+import type { FolderState, Ledger, ObservationKind } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
 import { PROBE_HEADER } from '../probe-id.js';
 import { imapSinceDate, planScan, type ScanPlan } from './catch-up.js';
@@ -55,10 +60,19 @@ export interface ScanContext {
 
 export interface ScanResult {
   /**
-   * When the scan began (before its NOOP): every copy delivered before this moment has been
-   * seen once the scan completes. The reconciler concludes `missing` only from such moments.
+   * When the scan began (before its NOOP). When `synced`, every copy delivered before this
+   * moment has been seen once the scan completes: the reconciler concludes `missing` only from
+   * such moments.
    */
   startedAtMs: number;
+  /**
+   * The scan began with a NOOP (the server looked at the folder again), so startedAtMs bounds
+   * what it saw. A push scan skips the NOOP: it proves nothing about copies delivered just
+   * before it that the server had not announced yet.
+   */
+  synced: boolean;
+  /** The folder's UIDVALIDITY during the scan; with lastUid, the folder state the scan left. */
+  uidValidity: number;
   plan: ScanPlan;
   newMessages: number;
   probes: number;
@@ -98,22 +112,44 @@ interface Candidate {
   source: string;
 }
 
-/**
- * @param announcedAtMs when the server announced new mail (the IDLE EXISTS that triggered this
- *   scan); absent for timer and catch-up scans, whose copies count as seen when the search
- *   that found them returned. Detection delay ends there, not after fetch and analysis.
- */
-export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext, announcedAtMs?: number): Promise<ScanResult> {
+export interface ScanOptions {
+  /**
+   * When the server announced new mail (the IDLE EXISTS that triggered this scan); absent for
+   * timer and catch-up scans, whose copies count as seen when the search that found them
+   * returned. Detection delay ends there, not after fetch and analysis.
+   */
+  announcedAtMs?: number;
+  /**
+   * The scan answers an IDLE push of this session, and only a few messages are new: the
+   * session's view already holds them (the server said so), so no NOOP and no SEARCH — one
+   * UID FETCH from the last seen UID on. Ignored without a folder state to start from.
+   */
+  push?: boolean;
+  /**
+   * The folder state this session's previous scan left in the ledger (the session is the only
+   * writer of its folder's state): a push scan starts from it instead of reading it back.
+   */
+  knownState?: FolderState;
+}
+
+/** At most this many new messages are fetched with their header blocks in one push scan. */
+export const PUSH_SCAN_MAX_NEW = SCAN_BATCH_SIZE;
+
+export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: ScanContext, opts: ScanOptions = {}): Promise<ScanResult> {
   const { seed, ledger } = ctx;
   const mailbox = client.mailbox;
   if (!mailbox || mailbox.path !== folder.path) throw new Error(`scanFolder: ${folder.path} is not the selected mailbox`);
   const startedAtMs = ctx.clock.nowMs();
-  // Dovecot (docs/components.md, "Dovecot"): a SEARCH right after SELECT can miss a
-  // just-delivered message for seconds; a NOOP first makes the server look at the folder again.
-  await client.noop();
+  const announcedAtMs = opts.announcedAtMs ?? null;
   const uidValidity = Number(mailbox.uidValidity);
+  const state = opts.push && opts.knownState ? opts.knownState : await ledger.getFolderState(seed.name, folder.path);
+  const push = opts.push === true && state !== null && state.uidValidity === uidValidity;
+  if (!push) {
+    // Dovecot (docs/components.md, "Dovecot"): a SEARCH right after SELECT can miss a
+    // just-delivered message for seconds; a NOOP first makes the server look at the folder again.
+    await client.noop();
+  }
   const uidNextAtStart = Number(mailbox.uidNext) || 1;
-  const state = await ledger.getFolderState(seed.name, folder.path);
   const now = ctx.clock.nowMs();
   const plan = planScan({
     state,
@@ -122,9 +158,27 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
     nowMs: now,
     deadlineMs: ctx.deadlineMs,
   });
-  const result: ScanResult = { startedAtMs, plan, newMessages: 0, probes: 0, kinds: {}, lastUid: plan.kind === 'after-uid' ? plan.afterUid : 0 };
+  const result: ScanResult = { startedAtMs, synced: !push, uidValidity, plan, newMessages: 0, probes: 0, kinds: {}, lastUid: plan.kind === 'after-uid' ? plan.afterUid : 0 };
   if (plan.kind === 'since') {
     ctx.log.info({ seed: seed.name, folder: folder.path, reason: plan.reason, uidValidity, previous: state?.uidValidity }, 'folder scan from date');
+  }
+
+  const record = async (copies: FetchedProbeCopy[], seenAtMs: number, lastUid: number) => {
+    result.probes += copies.length;
+    const recorded = await recordCopies(copies, folder, ctx, { announcedAtMs, searchedAtMs: seenAtMs }, result);
+    await cleanUp(client, folder, ctx, recorded);
+    result.lastUid = lastUid;
+    await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid });
+  };
+
+  if (push && plan.kind === 'after-uid') {
+    // `n:*` always matches the highest UID, even when it is below n (RFC 3501 §6.4.8): the
+    // fetch filters what it returns by UID.
+    const fetched = await fetchProbeCopies(client, folder, seed, uidValidity, `${plan.afterUid + 1}:*`, { afterUid: plan.afterUid, headers: 'block' });
+    const fetchedAtMs = ctx.clock.nowMs();
+    result.newMessages = fetched.uids.length;
+    if (fetched.uids.length > 0) await record(fetched.copies, fetchedAtMs, fetched.uids[fetched.uids.length - 1]);
+    return result;
   }
 
   let uids: number[] = [];
@@ -141,12 +195,10 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
 
   for (let i = 0; i < uids.length; i += SCAN_BATCH_SIZE) {
     const batch = uids.slice(i, i + SCAN_BATCH_SIZE);
-    const copies = await fetchProbeCopies(client, folder, ctx.seed, uidValidity, batch);
-    result.probes += copies.length;
-    const recorded = await recordCopies(copies, folder, ctx, { announcedAtMs: announcedAtMs ?? null, searchedAtMs }, result);
-    await cleanUp(client, folder, ctx, recorded);
-    result.lastUid = batch[batch.length - 1];
-    await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid: result.lastUid });
+    // A catch-up from a date may walk through thousands of other messages: their probe fields
+    // first, the header block of the probes alone. Otherwise everything in one FETCH.
+    const fetched = await fetchProbeCopies(client, folder, ctx.seed, uidValidity, batch.join(','), { afterUid: 0, headers: plan.kind === 'since' ? 'probe-fields' : 'block' });
+    await record(fetched.copies, searchedAtMs, batch[batch.length - 1]);
   }
   // Nothing new (or only old mail on a first scan): remember where the folder stands, so the
   // next scan asks only for what arrives from now on.
@@ -167,32 +219,62 @@ export interface FetchedProbeCopy {
   gmailCategoryError?: string;
 }
 
+/** What one fetch found: every new UID it saw (probe or not), and the probe copies among them. */
+export interface FetchedBatch {
+  uids: number[];
+  copies: FetchedProbeCopy[];
+}
+
 /**
- * IMAP: fetch as little as needed of `batch` to tell probes from other mail, then each
+ * IMAP: fetch as little as needed of the UID `set` to tell probes from other mail, with each
  * probe's header block (and Gmail tab). Decides nothing about the probes.
+ *   headers 'block': the header block of every message in the one FETCH (new mail after an
+ *     IDLE push or a UID search: a handful of messages, nearly all probes);
+ *   headers 'probe-fields': X-Seedwatch-Probe and Message-ID first, the header block of the
+ *     probes in a second FETCH (a catch-up through a folder full of other mail).
+ * Messages whose UID is not above `afterUid` are ignored (`n:*` returns the highest UID even
+ * when it is below n).
  */
 export async function fetchProbeCopies(
   client: ImapFlow,
   folder: WatchedFolder,
   seed: SeedConfig,
   uidValidity: number,
-  batch: number[],
-): Promise<FetchedProbeCopy[]> {
+  set: string,
+  opts: { afterUid: number; headers: 'block' | 'probe-fields' },
+): Promise<FetchedBatch> {
   const gmail = hasGmailExtensions(client);
-  const set = batch.join(',');
-  const metas = await client.fetchAll(
-    set,
-    { uid: true, internalDate: true, size: true, headers: [PROBE_HEADER, 'Message-ID'], ...(gmail && folder.role === 'all' ? { labels: true } : {}) },
-    { uid: true },
-  );
+  const block = opts.headers === 'block';
+  const metas = (
+    await client.fetchAll(
+      set,
+      {
+        uid: true,
+        internalDate: true,
+        size: true,
+        ...(block ? { bodyParts: [{ key: 'header', start: 0, maxLength: HEADER_FETCH_BYTES }] } : { headers: [PROBE_HEADER, 'Message-ID'] }),
+        ...(gmail && folder.role === 'all' ? { labels: true } : {}),
+      },
+      { uid: true },
+    )
+  )
+    .filter((m) => m.uid > opts.afterUid)
+    .sort((a, b) => a.uid - b.uid);
+  const uids = metas.map((m) => m.uid);
   const candidates: Candidate[] = [];
   const noId: FetchMessageObject[] = [];
+  const headerBlock = new Map<number, Buffer>();
   for (const m of metas) {
     // In Gmail, All Mail also lists every inbox message: those are the INBOX watcher's.
     if (folder.role === 'all' && gmail && (hasLabel(m, '\\Inbox') || hasLabel(m, '\\Spam') || hasLabel(m, '\\Trash'))) continue;
-    const found = extractProbeId(parseHeaders(m.headers ?? Buffer.alloc(0)));
-    if (found) candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
-    else noId.push(m);
+    const raw = block ? (section(m, 'header') ?? Buffer.alloc(0)) : (m.headers ?? Buffer.alloc(0));
+    const found = extractProbeId(parseHeaders(raw));
+    if (found) {
+      candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
+      if (block) headerBlock.set(m.uid, raw);
+    } else {
+      noId.push(m);
+    }
   }
   if (noId.length > 0) {
     const bodies = await client.fetchAll(
@@ -205,18 +287,23 @@ export async function fetchProbeCopies(
       const body = byUid.get(m.uid);
       const text = body ? section(body, 'text')?.toString('latin1') : undefined;
       const found = text ? extractProbeId(parseHeaders(Buffer.alloc(0)), text) : null;
-      if (found) candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
+      if (found) {
+        candidates.push({ uid: m.uid, internalDateMs: dateMs(m.internalDate), size: m.size ?? 0, probeId: found.id, source: found.source });
+        if (block) headerBlock.set(m.uid, section(m, 'header') ?? Buffer.alloc(0));
+      }
     }
   }
-  if (candidates.length === 0) return [];
+  if (candidates.length === 0) return { uids, copies: [] };
   candidates.sort((a, b) => a.uid - b.uid);
 
-  const full = await client.fetchAll(
-    candidates.map((c) => c.uid).join(','),
-    { uid: true, bodyParts: [{ key: 'header', start: 0, maxLength: HEADER_FETCH_BYTES }] },
-    { uid: true },
-  );
-  const headersByUid = new Map(full.map((f) => [f.uid, section(f, 'header') ?? Buffer.alloc(0)]));
+  if (!block) {
+    const full = await client.fetchAll(
+      candidates.map((c) => c.uid).join(','),
+      { uid: true, bodyParts: [{ key: 'header', start: 0, maxLength: HEADER_FETCH_BYTES }] },
+      { uid: true },
+    );
+    for (const f of full) headerBlock.set(f.uid, section(f, 'header') ?? Buffer.alloc(0));
+  }
 
   let tabs: Map<number, GmailCategory> | undefined;
   let tabError: string | undefined;
@@ -228,8 +315,8 @@ export async function fetchProbeCopies(
     if ('error' in r) tabError = r.error;
     else tabs = r.tabs;
   }
-  return candidates.map((c) => {
-    const raw = headersByUid.get(c.uid) ?? Buffer.alloc(0);
+  const copies = candidates.map((c) => {
+    const raw = headerBlock.get(c.uid) ?? Buffer.alloc(0);
     return {
       copy: { uid: c.uid, uidValidity, internalDateMs: c.internalDateMs, size: c.size, rawHeaders: raw, headersCapped: raw.length >= HEADER_FETCH_BYTES },
       probeId: c.probeId,
@@ -238,6 +325,7 @@ export async function fetchProbeCopies(
       ...(tabError ? { gmailCategoryError: tabError } : {}),
     };
   });
+  return { uids, copies };
 }
 
 /**

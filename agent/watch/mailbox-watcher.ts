@@ -21,6 +21,7 @@ import { IdleFolderSession, PollSession, type FolderSessionLike, type SessionHoo
 import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import { imapAuth, imapLoginRefused, type ImapAuth } from './imap-auth.js';
 import { imapClientOptions } from './imap-client.js';
+import type { LoginGate } from './login-gate.js';
 import { describeError, mailboxErrorKind, WatchError } from './watch-error.js';
 
 /** Bounds the polite LOGOUT on stop; after it the sockets are closed anyway. */
@@ -56,6 +57,8 @@ export interface MailboxWatcherOptions {
    * refresh tokens persisted in the ledger). Required for oauth2 seeds.
    */
   oauth2?: OAuth2Tokens;
+  /** Paces session set-ups per IMAP server, shared by every watcher (watchAll makes one). */
+  logins?: Pick<LoginGate, 'acquire'>;
 }
 
 export interface MailboxHealth {
@@ -151,6 +154,11 @@ export class MailboxWatcher {
       lastScanAtMs: null,
       nextRetryAtMs: null,
     };
+  }
+
+  /** Every session of the seed has been up at least once (readiness; cheaper than health()). */
+  get connectedOnce(): boolean {
+    return this.state.connectedOnce;
   }
 
   health(): MailboxHealth {
@@ -273,6 +281,18 @@ export class MailboxWatcher {
     return client;
   }
 
+  /** Log in one session, paced per server with every other watcher's (opts.logins). */
+  private async connect(client: ImapFlow): Promise<void> {
+    const release = this.opts.logins ? await this.opts.logins.acquire(`${this.seed.imap.host}:${this.seed.imap.port}`) : null;
+    try {
+      // Stopped while waiting for a slot: closeAll has already closed this client; never open it.
+      if (this.stopped) throw new WatchError('SESSION_CLOSED', 'mailbox watcher stopped');
+      await client.connect();
+    } finally {
+      release?.();
+    }
+  }
+
   private closeAll(): void {
     this.scannedFrom.clear();
     for (const s of this.sessions) s.stop();
@@ -312,7 +332,7 @@ export class MailboxWatcher {
     this.lastAuth = auth;
     if (this.stopped) return;
     const primary = this.newClient(auth, seed.preset.connectionBudget >= 2);
-    await primary.connect();
+    await this.connect(primary);
     this.state.capabilities = [...primary.capabilities.keys()].sort();
     const roles = seedFolderRoles(seed, await primary.list());
     this.state.folders = { ...roles };
@@ -332,7 +352,9 @@ export class MailboxWatcher {
     const hooks: SessionHooks = {
       scanned: (folder, r) => {
         this.state.lastScanAtMs = this.clock.nowMs();
-        this.scannedFrom.set(folder.path, r.startedAtMs);
+        // Only a synced scan (NOOP first) proves the folder seen up to its start; a push scan
+        // records what it found and proves nothing more (the next safety scan does).
+        if (r.synced) this.scannedFrom.set(folder.path, r.startedAtMs);
       },
       upToDate: (folder, checkedFromMs) => {
         this.scannedFrom.set(folder.path, checkedFromMs);
@@ -348,33 +370,42 @@ export class MailboxWatcher {
     const poll = this.opts.pollIntervalMs;
     const sessions: FolderSessionLike[] = [];
     const watched: MailboxHealth['watched'] = [];
+    // Catch-up: each session scans its folders once before the seed counts as up. A session
+    // starts (select, catch-up scan) as soon as it is logged in, while the seed's next one logs
+    // in: the account's logins stay one after the other, its catch-ups do not wait for them.
+    const starting: Promise<void>[] = [];
+    const begin = (sess: FolderSessionLike) => {
+      sessions.push(sess);
+      this.sessions = [...sessions];
+      const p = sess.start();
+      p.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+      starting.push(p);
+    };
     if (plan === 'poll-all') {
-      sessions.push(new PollSession(primary, folders, ctx, poll, hooks));
       // The primary client was created for IDLE; a poll-all session must not auto-IDLE.
       folders.forEach((f) => watched.push({ path: f.path, role: f.role, via: 'poll' }));
+      begin(new PollSession(primary, folders, ctx, poll, hooks));
     } else {
-      sessions.push(new IdleFolderSession(primary, folders[0], ctx, poll, hooks));
       watched.push({ path: folders[0].path, role: folders[0].role, via: 'idle' });
+      begin(new IdleFolderSession(primary, folders[0], ctx, poll, hooks));
       const rest = folders.slice(1);
       if (plan === 'idle') {
         for (const f of rest) {
           const c = this.newClient(auth, true);
-          await c.connect();
-          sessions.push(new IdleFolderSession(c, f, ctx, poll, hooks));
+          await this.connect(c);
           watched.push({ path: f.path, role: f.role, via: 'idle' });
+          begin(new IdleFolderSession(c, f, ctx, poll, hooks));
         }
       } else if (rest.length > 0) {
         const c = this.newClient(auth, false);
-        await c.connect();
-        sessions.push(new PollSession(c, rest, ctx, poll, hooks));
+        await this.connect(c);
         rest.forEach((f) => watched.push({ path: f.path, role: f.role, via: 'poll' }));
+        begin(new PollSession(c, rest, ctx, poll, hooks));
       }
     }
-    this.sessions = sessions;
     this.state.watched = watched;
     this.state.sessions = this.clients.length;
-    // Catch-up: each session scans its folders once before the seed counts as up.
-    for (const s of sessions) await s.start();
+    await Promise.all(starting);
     if (this.stopped) return;
     this.state.up = true;
     this.state.connectedOnce = true;

@@ -3,6 +3,7 @@
  * (for /readyz, the status page and `seedwatch probe`).
  */
 import type { SeedConfig } from '../config/load-config.js';
+import { LoginGate } from './login-gate.js';
 import { MailboxWatcher, type MailboxHealth, type MailboxWatcherOptions } from './mailbox-watcher.js';
 
 /** Every watcher gets the same options; only the seed differs. */
@@ -31,10 +32,12 @@ export interface WatchAll {
 export function watchAll(opts: WatchAllOptions): WatchAll {
   const watchers = new Map<string, MailboxWatcher>();
   const { seeds, ...shared } = opts;
+  // One gate for all: session set-ups are paced per IMAP server across every seed on it.
+  const logins = shared.logins ?? new LoginGate();
   for (const seed of seeds) {
     watchers.set(
       seed.name,
-      new MailboxWatcher({ ...shared, seed }),
+      new MailboxWatcher({ ...shared, seed, logins }),
     );
   }
   const active = new Set<string>();
@@ -67,7 +70,9 @@ export function watchAll(opts: WatchAllOptions): WatchAll {
       return watched().map((w) => w.health());
     },
     ready() {
-      return watched().every((w) => w.health().connectedOnce);
+      // Polled by /readyz and `probe`: no health copies of every watcher.
+      for (const [seed, w] of watchers) if (active.has(seed) && !w.connectedOnce) return false;
+      return true;
     },
     async scanNow() {
       await Promise.all(watched().map((w) => w.scanNow()));
