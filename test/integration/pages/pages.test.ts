@@ -408,7 +408,16 @@ describe('status page in chromium', () => {
 
   it('screenshots the reputation block (kept with the others under SEEDWATCH_SCREENSHOTS_DIR)', async () => {
     const file = resolve(SHOTS, 'status-reputation.png');
-    await w.page.locator('#reputation').screenshot({ path: file });
+    // The page refreshes itself (it swaps its content in place): a refresh landing during the
+    // shot detaches the element; shoot the new one.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await w.page.locator('#reputation').screenshot({ path: file });
+        break;
+      } catch (err) {
+        if (attempt >= 4 || !/not attached/.test(String(err))) throw err;
+      }
+    }
     const size = pngSize(file);
     expect(size.width).toBeGreaterThan(800);
     expect(size.height).toBeGreaterThan(150);
