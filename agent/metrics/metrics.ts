@@ -151,7 +151,8 @@ export class Metrics {
       labelNames: PSP,
       registers: reg,
       async collect() {
-        const rows = await ledgerRef.inFlight(clockRef.nowMs());
+        // In a fleet each agent exports its own sends in flight (the ledger holds everyone's).
+        const rows = (await ledgerRef.inFlight(clockRef.nowMs())).filter((r) => self.agent === undefined || r.agent === self.agent);
         self.zeroInFlight();
         const counts = new Map<string, { path: string; seed: string; provider: string; n: number }>();
         for (const r of rows) {
