@@ -147,11 +147,10 @@ describe('--log-format and --log-level', () => {
 
   it('a command on a terminal logs pretty; --log-format json (after the command name) makes it JSON; --log-level fatal silences it', { timeout: 60_000 }, async () => {
     const pw = { SEEDWATCH_TEST_PW: 'x' };
-    const [pretty, json, silenced] = await Promise.all([
-      onTerminal([CLI, 'run', '--config', config], pw),
-      onTerminal([CLI, 'run', '--config', config, '--log-format', 'json'], pw),
-      piped([CLI, '--log-level', 'fatal', 'run', '--config', config], pw),
-    ]);
+    // One after the other: they share the config's data directory, which a daemon locks.
+    const pretty = await onTerminal([CLI, 'run', '--config', config], pw);
+    const json = await onTerminal([CLI, 'run', '--config', config, '--log-format', 'json'], pw);
+    const silenced = await piped([CLI, '--log-level', 'fatal', 'run', '--config', config], pw);
     expect(pretty.replace(/\x1b\[\d+m/g, '')).toMatch(/^\[[\d:.]+\] ERROR: cannot start \{"err":"cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE"\}$/m);
     expect(jsonLines(json).find((l) => l.msg === 'cannot start')).toMatchObject({ level: 50 });
     expect(silenced.code).toBe(2);
