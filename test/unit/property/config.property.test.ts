@@ -148,7 +148,7 @@ function parse(text: string, input: Record<string, unknown> | null): void {
 }
 
 describe('parseConfig on hostile input', () => {
-  it('generated configs (valid, missing and arbitrary fields): a Config or a ConfigError naming field paths', () => {
+  it('generated configs (valid, missing and arbitrary fields): a Config or a ConfigError naming field paths', { timeout: 240_000 }, () => {
     let accepted = 0;
     fc.assert(
       fc.property(fc.oneof({ weight: 1, arbitrary: validConfigGen }, { weight: 3, arbitrary: configGen }), (input) => {
