@@ -30,10 +30,18 @@ interface Run {
   stderr: string;
 }
 
-/** Base environment of every run: no inherited log or colour settings. */
+/**
+ * Base environment of every run: no inherited log or colour settings. Node's colour detection
+ * (tty getColorDepth) also reads CI (a CI it does not know gets 2 colours), TMUX, COLORTERM,
+ * TERM_PROGRAM and TEAMCITY_VERSION: the terminal here is xterm-256color and nothing else.
+ */
+const INHERITED = [
+  'SEEDWATCH_LOG_LEVEL', 'SEEDWATCH_LOG_FORMAT', 'NO_COLOR', 'FORCE_COLOR', 'NODE_DISABLE_COLORS',
+  'CI', 'TMUX', 'COLORTERM', 'TERM_PROGRAM', 'TEAMCITY_VERSION',
+];
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
-  for (const k of ['SEEDWATCH_LOG_LEVEL', 'SEEDWATCH_LOG_FORMAT', 'NO_COLOR', 'FORCE_COLOR', 'NODE_DISABLE_COLORS']) delete e[k];
+  for (const k of INHERITED) delete e[k];
   return { ...e, ...extra };
 }
 
