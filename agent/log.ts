@@ -1,6 +1,16 @@
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type { prettyFactory as PrettyFactory } from 'pino-pretty';
+
+/**
+ * pino-pretty (~10 MiB of RSS with its dependencies) is loaded only when a logger is pretty: a
+ * daemon under systemd, in a container or behind a pipe logs JSON and never needs it.
+ * It is a CommonJS package, so a synchronous require keeps createLogger synchronous.
+ */
+function loadPrettyFactory(): typeof PrettyFactory {
+  return (createRequire(import.meta.url)('pino-pretty') as { prettyFactory: typeof PrettyFactory }).prettyFactory;
+}
 
 export type { Logger };
 
@@ -73,7 +83,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (format === 'pretty') {
     // pino-pretty's formatter in this process (not its transport: no worker thread, and the
     // transport would put `err` back on lines of its own).
-    const prettify = prettyFactory({
+    const prettify = loadPrettyFactory()({
       colorize: streamOf(destination)?.hasColors?.() ?? false,
       singleLine: true,
       // One line per entry: `err` inline like any other field (by default it is a block).

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteLedger } from '../agent/ledger/sqlite-ledger.js';
@@ -190,16 +190,30 @@ export interface AgentProcess {
   cleanup(): void;
 }
 
+export interface SpawnOptions {
+  /**
+   * Extra flags for the agent's node process (`--cpu-prof --cpu-prof-dir=D`, `--heap-prof`...):
+   * profiles are written when the agent exits after SIGTERM. Default: BENCH_AGENT_NODE_FLAGS
+   * (space-separated), so run.ts and load.ts pass them without threading options through.
+   */
+  nodeFlags?: string[];
+}
+
+/** Node flags for the agent from the environment (set by `run.js --profile DIR` / `--agent-node-flags`). */
+export const AGENT_NODE_FLAGS_ENV = 'BENCH_AGENT_NODE_FLAGS';
+
 /** The agent as users run it: `node bin/seedwatch.js run --config F` in its own temp dir. */
-export async function spawnAgent(env: BenchEnv, o: Omit<AgentConfigOptions, 'port'>): Promise<AgentProcess> {
+export async function spawnAgent(env: BenchEnv, o: Omit<AgentConfigOptions, 'port'>, so: SpawnOptions = {}): Promise<AgentProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'seedwatch-bench-agent-'));
   const port = await freePort();
   const file = join(dir, 'seedwatch.yaml');
   writeFileSync(file, agentConfigYaml(env, { ...o, port }));
   const spawnedAtMs = Date.now();
-  const child = spawn(process.execPath, [BIN, 'run', '--config', file], {
+  const nodeFlags = so.nodeFlags ?? (process.env[AGENT_NODE_FLAGS_ENV] ?? '').split(' ').filter((f) => f.length > 0);
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'run', '--config', file], {
     cwd: ROOT,
-    env: { ...process.env, [PASSWORD_ENV]: BENCH_PASSWORD, SEEDWATCH_LOG_LEVEL: 'warn' },
+    // The default log level (info), as users run it, unless BENCH_AGENT_LOG_LEVEL says otherwise.
+    env: { ...process.env, [PASSWORD_ENV]: BENCH_PASSWORD, SEEDWATCH_LOG_LEVEL: process.env.BENCH_AGENT_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -411,6 +425,29 @@ export function metricSum(text: string, name: string, filter: (labels: string) =
     sum += Number(m[3]);
   }
   return sum;
+}
+
+/** What the figures were measured on (printed with them). */
+export function machineInfo(): string {
+  let dovecot = 'unknown';
+  try {
+    dovecot = execFileSync('dovecot', ['--version'], { encoding: 'utf8' }).trim().split(' ')[0];
+  } catch {
+    /* not installed */
+  }
+  let os = 'Linux';
+  try {
+    os = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    /* not Linux */
+  }
+  const cpu = cpus();
+  return `${cpu.length} vCPU (${cpu[0]?.model ?? 'unknown'}), ${fmt(totalmem() / 2 ** 30, 0)} GiB RAM, ${os}, Linux ${release()}, Node ${process.version.slice(1)}, Dovecot ${dovecot}`;
+}
+
+/** The 1-minute load average now: other work on the machine while the bench measures. */
+export function load1(): number {
+  return loadavg()[0];
 }
 
 export function fmt(x: number, digits = 2): string {

@@ -15,6 +15,8 @@ import {
   cpuSeconds,
   fmt,
   httpStatus,
+  load1,
+  machineInfo,
   memoryMiB,
   metricSum,
   percentile,
@@ -25,6 +27,7 @@ import {
   tcpSessionsTo,
   waitUntil,
 } from './harness.js';
+import { CYCLE_SPREAD } from '../agent/schedule/scheduler.js';
 
 export interface LoadResult {
   seeds: number;
@@ -43,6 +46,8 @@ export interface LoadResult {
   cpuPercent: number;
   cpuSPer1000: number;
   rssMiB: { min: number; max: number; last: number; peak: number };
+  /** 1-minute load average at the start and end: other work on the machine. */
+  load: { start: number; end: number };
   sessions: { start: number; end: number };
   mailboxesUp: { start: number; end: number };
   reconnects: number;
@@ -51,6 +56,7 @@ export interface LoadResult {
 export async function runLoad(o: { seeds: number; minutes: number; log?: (s: string) => void }): Promise<LoadResult> {
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   log(`load: Dovecot with ${o.seeds} seeds`);
+  const loadStart = load1();
   const env = await startBenchEnv(o.seeds);
   // A cycle at second 0 of every minute (node-cron, 5 fields).
   const agent = await spawnAgent(env, { schedule: '* * * * *', deadline: '5m' });
@@ -120,6 +126,7 @@ export async function runLoad(o: { seeds: number; minutes: number; log?: (s: str
       sessions: { start: sessionsStart, end: sessionsEnd },
       mailboxesUp: { start: upStart, end: metricSum(metrics, 'seedwatch_mailbox_up') },
       reconnects: metricSum(metrics, 'seedwatch_mailbox_errors_total'),
+      load: { start: loadStart, end: load1() },
     };
   } catch (err) {
     log(agent.output().slice(-4000));
@@ -140,7 +147,7 @@ export function loadTable(r: LoadResult): string {
     ['seedwatch_mailbox_up sum (start / end)', `${r.mailboxesUp.start} / ${r.mailboxesUp.end}`],
     ['mailbox errors (reconnects)', String(r.reconnects)],
     ['cycles completed', String(r.cycles)],
-    ['cycle duration p50 / max, s', `${fmt(percentile(r.cycleS, 50))} / ${fmt(Math.max(...r.cycleS))}`],
+    ['cycle duration p50 / max, s (sends spread over ' + fmt(CYCLE_SPREAD * 60, 0) + ' s of each minute)', `${fmt(percentile(r.cycleS, 50))} / ${fmt(Math.max(...r.cycleS))}`],
     ['seedwatch_cycle_overlaps_total (metric / ledger)', `${r.overlapsMetric} / ${r.overlapsLedger}`],
     ['probes accepted / not accepted', `${r.probesAccepted} / ${r.probesFailed}`],
     ['probes observed / missing', `${r.probesObserved} / ${r.probesMissing}`],
@@ -149,7 +156,8 @@ export function loadTable(r: LoadResult): string {
     ['agent CPU per 1,000 probes, s', fmt(r.cpuSPer1000)],
     ['agent RSS min / max / peak (VmHWM), MiB', `${fmt(r.rssMiB.min, 0)} / ${fmt(r.rssMiB.max, 0)} / ${fmt(r.rssMiB.peak, 0)}`],
   ];
-  return ['| load | |', '|---|---:|', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n');
+  rows.push(['1-minute load average of the machine (start / end)', `${fmt(r.load.start, 1)} / ${fmt(r.load.end, 1)}`]);
+  return [`machine: ${machineInfo()}`, '', '| load | |', '|---|---:|', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -374,6 +374,18 @@ export class PostgresLedger implements Ledger {
   }
 
   async markMissing(seed: string | null, deadlineBeforeMs: number, decide: MissingDecider, atMs: number): Promise<ProbeRow[]> {
+    // The reconciler asks for every seed every 10 s and almost always nothing is due: one read
+    // first (one statement instead of BEGIN, SELECT … FOR UPDATE, COMMIT), and the locking
+    // transaction only when a probe is.
+    const due = await this.write('mark missing', false, (q) =>
+      rows(
+        q,
+        `SELECT * FROM probes WHERE ($1::text IS NULL OR seed = $1) AND status = 'accepted' AND outcome IS NULL
+           AND copies = 0 AND deadline_at < $2`,
+        [seed, deadlineBeforeMs],
+      ),
+    );
+    if (!due.some((r) => decide(probeFromRow(r)))) return [];
     return this.write('mark missing', true, async (q) => {
       // Locked in id order (two agents concluding at once wait for each other, never deadlock);
       // a row another transaction resolved meanwhile no longer matches and is left out.

@@ -207,7 +207,11 @@ export class Metrics {
       },
     });
     if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: registry });
+      // The event-loop delay histogram samples once a second, not prom-client's default every
+      // 10 ms: that timer woke an idle agent ~100 times a second (17 s of CPU an hour instead of
+      // 52 s at 10 seeds, docs/benchmark.md "Idle"); a p99 of a second's delays still shows a
+      // blocked loop, since the delay of the timer itself is what is measured.
+      collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
       // prom-client exports these gauges with a `_total` suffix, which promtool flags (a gauge
       // must not look like a counter); the same numbers remain as nodejs_active_handles etc.
       for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {

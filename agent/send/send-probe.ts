@@ -125,7 +125,9 @@ export async function sendProbe(input: SendProbeInput): Promise<ProbeAttempt> {
   }
   const endMs = result.ok ? result.acceptedAtMs : result.atMs;
   const durationMs = Math.max(0, endMs - startedAtMs);
-  if (result.ok) log.info({ probeId: id, code: result.code, queueId: result.queueId, durationMs }, 'probe accepted');
+  // Per probe at debug: at info a cycle is one 'probe cycle finished' line with the counts by
+  // path (500 seeds are 1,000 probes a cycle); failures stay at warn, one line each.
+  if (result.ok) log.debug({ probeId: id, code: result.code, queueId: result.queueId, durationMs }, 'probe accepted');
   else log.warn({ probeId: id, reason: result.reason, code: result.code, durationMs }, result.message);
   return { ...base, id, row, durationMs, ...(remote ? { remote } : {}) };
 }
