@@ -154,6 +154,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     events,
     resolveSecret,
     pollIntervalMs: config.watch.pollInterval,
+    idleCheckIntervalMs: config.watch.idleCheck,
     deadlineMs: config.deadline,
     clock,
     log: logger,

@@ -37,7 +37,7 @@ export interface DemoConfigOptions {
   deadline: string;
   /** What the watcher does with an observed probe. Default trash. */
   cleanup?: 'keep' | 'delete' | 'trash';
-  /** How often non-IDLE folders are polled (and the safety scan). Default 15s. */
+  /** How often non-IDLE folders are polled, and IDLE folders checked (watch.idleCheck). Default 15s. */
   pollInterval?: string;
   /** Sign probes (a key file relative to the config file); the sandbox reports dkim=pass for signed mail. */
   dkim?: { domain: string; selector: string; privateKeyFile: string };
@@ -64,7 +64,9 @@ export function demoConfigYaml(input: DemoConfigInput, opts: DemoConfigOptions):
       subject: 'Your weekly digest {{id}}',
       ...(opts.dkim ? { dkim: { domain: opts.dkim.domain, selector: opts.dkim.selector, privateKey: { file: opts.dkim.privateKeyFile } } } : {}),
     },
-    watch: { pollInterval: opts.pollInterval ?? '15s', cleanup: opts.cleanup ?? 'trash' },
+    // The demo's deadlines are short: IDLE folders are checked as often as the others are
+    // polled, so a dropped probe shows as missing soon after its deadline.
+    watch: { pollInterval: opts.pollInterval ?? '15s', idleCheck: opts.pollInterval ?? '15s', cleanup: opts.cleanup ?? 'trash' },
     ...(input.dnsbl ? { reputation: { dnsbl: { zones: [input.dnsbl.zone], servers: [input.dnsbl.server], interval: opts.dnsblInterval ?? '10s' } } } : {}),
     paths: input.paths.map((p) => ({
       name: p.name,

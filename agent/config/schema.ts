@@ -301,10 +301,18 @@ export const ConfigSchema = z
       .strictObject({
         /** How often folders without IDLE (spam, tabs) are polled. Default 30s. */
         pollInterval: Duration.prefault('30s'),
+        /**
+         * How often a folder watched by IDLE gets its safety check (a NOOP, a scan only when
+         * it shows a push was lost). It is also what proves the folder seen up to a moment,
+         * so a probe is concluded missing up to this long after its deadline. Default 2m:
+         * at 500 seeds (1,250 IDLE sessions) a check every 30 s was the agent's largest idle
+         * cost (docs/benchmark.md).
+         */
+        idleCheck: Duration.prefault('2m'),
         /** Default cleanup after observation. Default trash. */
         cleanup: z.enum(['keep', 'delete', 'trash']).default('trash'),
       })
-      .default({ pollInterval: 30_000, cleanup: 'trash' } as never),
+      .default({ pollInterval: 30_000, idleCheck: 120_000, cleanup: 'trash' } as never),
     http: z
       .strictObject({
         /** Bearer token protecting /api and pages (and /metrics when protectMetrics). */

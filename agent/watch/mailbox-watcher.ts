@@ -36,8 +36,10 @@ export interface MailboxWatcherOptions {
   ledger: Ledger;
   events: AgentEvents;
   resolveSecret: SecretResolver;
-  /** config.watch.pollInterval: polled folders, and the safety scan of IDLE folders. */
+  /** config.watch.pollInterval: how often folders without IDLE are polled. */
   pollIntervalMs: number;
+  /** config.watch.idleCheck: the safety check of IDLE folders. Default pollIntervalMs. */
+  idleCheckIntervalMs?: number;
   /** config.deadline: the catch-up window when a folder has no usable state. */
   deadlineMs: number;
   /** This agent's name (config agent.name), recorded on every copy it sees. */
@@ -368,6 +370,7 @@ export class MailboxWatcher {
       },
     };
     const poll = this.opts.pollIntervalMs;
+    const idleCheck = this.opts.idleCheckIntervalMs ?? poll;
     const sessions: FolderSessionLike[] = [];
     const watched: MailboxHealth['watched'] = [];
     // Catch-up: each session scans its folders once before the seed counts as up. A session
@@ -387,14 +390,14 @@ export class MailboxWatcher {
       begin(new PollSession(primary, folders, ctx, poll, hooks));
     } else {
       watched.push({ path: folders[0].path, role: folders[0].role, via: 'idle' });
-      begin(new IdleFolderSession(primary, folders[0], ctx, poll, hooks));
+      begin(new IdleFolderSession(primary, folders[0], ctx, idleCheck, hooks));
       const rest = folders.slice(1);
       if (plan === 'idle') {
         for (const f of rest) {
           const c = this.newClient(auth, true);
           await this.connect(c);
           watched.push({ path: f.path, role: f.role, via: 'idle' });
-          begin(new IdleFolderSession(c, f, ctx, poll, hooks));
+          begin(new IdleFolderSession(c, f, ctx, idleCheck, hooks));
         }
       } else if (rest.length > 0) {
         const c = this.newClient(auth, false);

@@ -44,7 +44,7 @@ deadline: 30s
 concurrency: 2
 probe:
   from: "Deliverability Probe <probe@mail.example.test>"
-watch: { pollInterval: 1s, cleanup: keep }
+watch: { pollInterval: 1s, idleCheck: 1s, cleanup: keep }
 paths:
   - name: peering
     smtp: { host: 127.0.0.1, port: ${peering.port} }

@@ -60,7 +60,7 @@ deadline: 20s
 concurrency: 4
 probe:
   from: "Deliverability Probe <probe@mail.example.test>"
-watch: { pollInterval: 1s, cleanup: keep }
+watch: { pollInterval: 1s, idleCheck: 1s, cleanup: keep }
 paths:
   - name: peering
     smtp: { host: 127.0.0.1, port: ${relays.peering.port} }
@@ -272,8 +272,19 @@ describe('fleet: three agents on one PostgreSQL ledger', () => {
     await waitFor(async () => (await sumOver(AGENTS, 'seedwatch_mailbox_up', {})) === 8, { timeoutMs: 25_000, what: 'mailbox_up once per seed' });
     for (const s of SEEDS) expect(await sumOver(AGENTS, 'seedwatch_mailbox_up', { seed: s.name }), s.name).toBe(1);
     // The status page and /readyz show the fleet: the agents alive and the seeds each holds.
-    const page = await (await fetch(`http://127.0.0.1:${ports['agent-a']}/`)).text();
-    const leases = await q<{ seed: string; agent: string }>(`SELECT seed, agent FROM fleet_leases ORDER BY seed`);
+    // The page and the lease table are read at two moments: a hand-over between them (agent-b's
+    // return may still move a lease) is not a wrong page, so both are read again until they agree.
+    let page = '';
+    let leases: { seed: string; agent: string }[] = [];
+    const shows = (l: { seed: string; agent: string }) => new RegExp(`data-agent="${l.agent}"[^]*?data-k="seeds">[^<]*\\b${l.seed}\\b`).test(page);
+    await waitFor(
+      async () => {
+        page = await (await fetch(`http://127.0.0.1:${ports['agent-a']}/`)).text();
+        leases = await q<{ seed: string; agent: string }>(`SELECT seed, agent FROM fleet_leases ORDER BY seed`);
+        return leases.length === SEEDS.length && leases.every(shows);
+      },
+      { timeoutMs: 20_000, what: 'the status page showing every lease' },
+    ).catch(() => undefined);
     for (const a of AGENTS) expect(page).toContain(`data-agent="${a}"`);
     for (const l of leases) expect(page).toMatch(new RegExp(`data-agent="${l.agent}"[^]*?data-k="seeds">[^<]*\\b${l.seed}\\b`));
     const readyBody = (await (await fetch(`http://127.0.0.1:${ports['agent-a']}/readyz`)).json()) as { checks: Record<string, { ok: boolean; detail?: string }> };

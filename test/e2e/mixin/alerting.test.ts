@@ -52,7 +52,7 @@ dataDir: ${dir}/data
 schedule: "* * * * * *"
 deadline: 30s
 probe: { from: "Probe <probe@mail.example.test>" }
-watch: { pollInterval: 1s, cleanup: trash }
+watch: { pollInterval: 1s, idleCheck: 1s, cleanup: trash }
 paths:
   - { name: peering, smtp: { host: 127.0.0.1, port: ${relays[0].port} }, headers: { X-Test-Path: peering } }
   - { name: transit, smtp: { host: 127.0.0.1, port: ${relays[1].port} }, headers: { X-Test-Path: transit } }

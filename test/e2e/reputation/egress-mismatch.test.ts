@@ -85,7 +85,7 @@ dataDir: ${dir}/data
 schedule: "*/2 * * * * *"
 deadline: 30s
 probe: { from: "Probe <probe@mail.example.test>" }
-watch: { pollInterval: 1s, cleanup: trash }
+watch: { pollInterval: 1s, idleCheck: 1s, cleanup: trash }
 paths:
   - { name: peering, smtp: { host: 127.0.0.1, port: ${fallbackRelay.port} }, localAddress: 127.0.0.2 }
   - { name: transit, smtp: { host: 127.0.0.1, port: ${mx.port} }, localAddress: 127.0.0.3 }

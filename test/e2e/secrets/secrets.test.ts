@@ -98,7 +98,7 @@ probe:
   dkim: { domain: mail.example.test, selector: sel1, privateKey: { file: ./dkim.pem } }
 http:
   token: { env: SW_SECRET_TOKEN }
-watch: { pollInterval: 1s, cleanup: keep }
+watch: { pollInterval: 1s, idleCheck: 1s, cleanup: keep }
 paths:
   - name: peering
     smtp: { host: 127.0.0.1, port: ${relayPort}, auth: { user: ${SMTP_USER}, pass: { file: ./smtp-pass } } }

@@ -98,7 +98,7 @@ deadline: 2m
 concurrency: 2
 probe:
   from: "Deliverability Probe <probe@mail.example.test>"
-watch: { pollInterval: 1s, cleanup: ${o.cleanup ?? 'keep'} }
+watch: { pollInterval: 1s, idleCheck: 1s, cleanup: ${o.cleanup ?? 'keep'} }
 paths:
 ${PATHS.map((p) => `  - name: ${p}
     smtp: { host: 127.0.0.1, port: ${o.relays[p]} }
