@@ -107,6 +107,10 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
     running: () => alive,
     async stop(graceMs = 5000) {
       if (alive) {
+        // Waited for now: the child's handle must keep the event loop alive until its exit
+        // arrives (unref'd, a caller with nothing else pending would end with an unsettled
+        // await — exit code 13 — once the SIGKILL timer fired: the 500-seed load run did).
+        child.ref();
         killGroup(child.pid, 'SIGTERM');
         const t = setTimeout(() => killGroup(child.pid, 'SIGKILL'), graceMs);
         await exited;
