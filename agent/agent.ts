@@ -27,7 +27,7 @@ import type { FetchLike, TokenResponse } from './auth/token-endpoint.js';
 import type { ProviderPreset } from './config/preset.js';
 import type { SecretValue } from './config/secret.js';
 import { createProbeIdFactory } from './probe-id.js';
-import { Scheduler } from './schedule/scheduler.js';
+import { Scheduler, type CyclePace } from './schedule/scheduler.js';
 import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-cycle.js';
 import type { ProbePath } from './send/probe-path.js';
 import { Reconciler } from './watch/reconciler.js';
@@ -174,7 +174,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let cycleRunning: Promise<CycleResult> | null = null;
   // Outside the schedule (probe, runCycleNow) the tick is now; in a fleet each path × seed of a
   // tick is claimed, so it is sent once whichever agents are alive.
-  const oneCycle = (cycleId?: string, tickAtMs?: number): Promise<CycleResult> =>
+  // `pace` (scheduled cycles): the scheduler's window for the sends, up to ¾ of the period.
+  const oneCycle = (cycleId?: string, tickAtMs?: number, pace?: CyclePace): Promise<CycleResult> =>
     runCycle({
       config,
       paths,
@@ -185,11 +186,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       idFactory,
       resolveSecret,
       cycleId,
+      ...(pace ? { pace } : {}),
       ...(fleetMode ? { claim: (path: string, seed: string) => fleet.claim(tickAtMs ?? Math.floor(clock.nowMs() / 1000) * 1000, path, seed) } : {}),
     });
-  const guardedCycle = (cycleId?: string, tickAtMs?: number): Promise<CycleResult> => {
+  const guardedCycle = (cycleId?: string, tickAtMs?: number, pace?: CyclePace): Promise<CycleResult> => {
     if (cycleRunning) return cycleRunning;
-    cycleRunning = oneCycle(cycleId, tickAtMs).finally(() => {
+    cycleRunning = oneCycle(cycleId, tickAtMs, pace).finally(() => {
       cycleRunning = null;
     });
     return cycleRunning;
@@ -202,7 +204,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     clock,
     logger,
     newId: () => idFactory(clock.nowMs()),
-    runCycle: async (cycleId, tickAtMs) => (await guardedCycle(cycleId, tickAtMs)).probes.length,
+    runCycle: async (cycleId, tickAtMs, pace) => (await guardedCycle(cycleId, tickAtMs, pace)).probes.length,
     onCycleFinished: (at) => metrics.cycleFinished(at),
     onOverlap: () => metrics.cycleOverlapped(),
   });

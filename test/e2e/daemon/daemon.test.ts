@@ -124,6 +124,23 @@ describe('seedwatch run (daemon)', () => {
         await l.close();
       }
     }, { timeoutMs: 40_000, what: '8 resolved probes', diagnostics: a.output });
+    // A scheduled cycle spreads its 4 sends over ¾ of the 2 s period (stratified: probe i in the
+    // i-th quarter of 1.5 s), not one burst: the first and last send of a cycle are ≥ 0.5 s apart.
+    {
+      const l = ledger();
+      try {
+        const spans = l.db
+          .prepare(
+            `SELECT c.id, MAX(p.send_started_at) - MIN(p.send_started_at) AS span, COUNT(*) AS n FROM cycles c JOIN probes p ON p.cycle_id = c.id
+              WHERE c.finished_at IS NOT NULL AND c.overlapped = 0 GROUP BY c.id HAVING n = 4`,
+          )
+          .all() as { span: number }[];
+        expect(spans.length).toBeGreaterThan(0);
+        for (const c of spans) expect(c.span).toBeGreaterThanOrEqual(500);
+      } finally {
+        await l.close();
+      }
+    }
     relayDelayMs = 1_500;
     await new Promise<void>((resolve) => (onRelayMessage = resolve));
     await new Promise((r) => setTimeout(r, 200));
