@@ -24,8 +24,16 @@ import type { ProbeStateForDeadline } from '../domain/missing.js';
  * records it (so two sessions recording copies of one probe at once cannot both be first).
  */
 export type CopyDecider = (probe: ProbeStateForCopy) => CopyDecision;
-/** The domain's deadline rule, called inside the transaction that marks probes missing. */
-export type MissingDecider = (probe: ProbeStateForDeadline) => boolean;
+/**
+ * The domain's deadline rule, called inside the transaction that marks probes missing, with the
+ * moment from which the probe's seed has been scanned.
+ */
+export type MissingDecider = (probe: ProbeStateForDeadline, scannedFromMs: number) => boolean;
+/**
+ * Per seed, the moment from which it has been scanned (its deadline-passed probes may be
+ * concluded missing); the key null stands for every seed.
+ */
+export type ScannedFrom = ReadonlyMap<string | null, number>;
 
 export interface NewProbe {
   id: string;
@@ -213,10 +221,12 @@ export interface Ledger {
    */
   settleEarlyCopies(id: string, decide: (probe: ProbeStateForCopy, copy: ObservationRow) => CopyDecision): Promise<ObservationRow[]>;
   /**
-   * Mark missing the unresolved accepted probes (of `seed`, or of every seed when null) whose
-   * deadline is before `deadlineBeforeMs` and that `decide` says are missing; returns them.
+   * Mark missing, for every seed of `scannedFrom`, the unresolved accepted probes whose deadline
+   * is before the seed's moment and that `decide` says are missing; returns them, in id order.
+   * One pass for every seed: the reconciler asks every 10 s for each watched seed and almost
+   * always nothing is due, so an implementation reads once and writes only when a probe is.
    */
-  markMissing(seed: string | null, deadlineBeforeMs: number, decide: MissingDecider, atMs: number): Promise<ProbeRow[]>;
+  markMissing(scannedFrom: ScannedFrom, decide: MissingDecider, atMs: number): Promise<ProbeRow[]>;
   /** Probes left in 'sending' by a crash: the attempt's outcome is unknown. */
   recoverInterrupted(nowMs: number): Promise<ProbeRow[]>;
   getProbe(id: string): Promise<ProbeRow | null>;

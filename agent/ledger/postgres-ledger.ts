@@ -19,6 +19,7 @@ import type {
   LedgerFact,
   LedgerTotals,
   MissingDecider,
+  ScannedFrom,
   NewObservation,
   NewProbe,
   ObservationResult,
@@ -38,6 +39,18 @@ const POOL_MAX_CONNECTIONS = 10;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** An idle pooled connection is closed after this. */
 const IDLE_TIMEOUT_MS = 30_000;
+/**
+ * A statement without an answer for this long fails, and its connection is discarded. A network
+ * cut that sends no RST (a firewall dropping packets, a dead NAT entry) would otherwise leave a
+ * query, and with it a fleet agent's heartbeat pass or a cycle's send, waiting until TCP gives
+ * up (minutes to hours); with it the agent sees the database out of reach and stops watching
+ * and sending until it is back. The server-side statement_timeout is the same bound for work
+ * the server itself is stuck in. Every statement seedwatch runs takes milliseconds; the longest
+ * are a migration's index builds and a history copy's pages.
+ */
+export const QUERY_TIMEOUT_MS = 60_000;
+/** TCP keepalive probes on idle connections start after this (the OS default is two hours). */
+const KEEPALIVE_DELAY_MS = 10_000;
 /** Rows per page when replay() walks the history (bounds the memory of a replay). */
 export const REPLAY_PAGE_ROWS = 1_000;
 
@@ -112,6 +125,8 @@ export interface PostgresLedgerOptions {
   onConnectionError?: (message: string) => void;
   /** Connections in the pool (default 10). */
   maxConnections?: number;
+  /** Bound on one statement's answer (default QUERY_TIMEOUT_MS; tests shorten it). */
+  queryTimeoutMs?: number;
 }
 
 export class PostgresLedger implements Ledger {
@@ -163,6 +178,9 @@ export class PostgresLedger implements Ledger {
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
         idleTimeoutMillis: IDLE_TIMEOUT_MS,
         keepAlive: true,
+        keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+        query_timeout: this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+        statement_timeout: this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
         application_name: this.opts.agent ? `seedwatch ${this.opts.agent}` : 'seedwatch',
         types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format))) as never },
         ...(this.opts.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
@@ -373,31 +391,27 @@ export class PostgresLedger implements Ledger {
     });
   }
 
-  async markMissing(seed: string | null, deadlineBeforeMs: number, decide: MissingDecider, atMs: number): Promise<ProbeRow[]> {
-    // The reconciler asks for every seed every 10 s and almost always nothing is due: one read
-    // first (one statement instead of BEGIN, SELECT … FOR UPDATE, COMMIT), and the locking
-    // transaction only when a probe is.
-    const due = await this.write('mark missing', false, (q) =>
-      rows(
-        q,
-        `SELECT * FROM probes WHERE ($1::text IS NULL OR seed = $1) AND status = 'accepted' AND outcome IS NULL
-           AND copies = 0 AND deadline_at < $2`,
-        [seed, deadlineBeforeMs],
-      ),
-    );
-    if (!due.some((r) => decide(probeFromRow(r)))) return [];
+  async markMissing(scannedFrom: ScannedFrom, decide: MissingDecider, atMs: number): Promise<ProbeRow[]> {
+    if (scannedFrom.size === 0) return [];
+    const seeds = [...scannedFrom.keys()];
+    const froms = [...scannedFrom.values()];
+    const latest = Math.max(...froms);
+    // One statement for every seed: the deadline-passed unresolved probes, each with its
+    // seed's moment (the latest, should the key null and the seed's own both match).
+    const dueSql = `SELECT p.*, max(s.from_ms) AS scanned_from FROM probes p
+        JOIN unnest($1::text[], $2::bigint[]) AS s(seed, from_ms) ON s.seed IS NULL OR s.seed = p.seed
+      WHERE p.status = 'accepted' AND p.outcome IS NULL AND p.copies = 0 AND p.deadline_at < s.from_ms
+        AND p.deadline_at < $4 AND ($3::text[] IS NULL OR p.id = ANY($3::text[]))
+      GROUP BY p.id ORDER BY p.id`;
+    const pick = (rs: Row[]) => rs.filter((r) => decide(probeFromRow(r), Number(r.scanned_from))).map((r) => String(r.id));
+    // Read first, without locks; the locking transaction only when a probe is due.
+    const due = pick(await this.write('mark missing', false, (q) => rows(q, dueSql, [seeds, froms, null, latest])));
+    if (due.length === 0) return [];
     return this.write('mark missing', true, async (q) => {
       // Locked in id order (two agents concluding at once wait for each other, never deadlock);
       // a row another transaction resolved meanwhile no longer matches and is left out.
-      const candidates = (
-        await rows(
-          q,
-          `SELECT * FROM probes WHERE ($1::text IS NULL OR seed = $1) AND status = 'accepted' AND outcome IS NULL
-             AND copies = 0 AND deadline_at < $2 ORDER BY id FOR UPDATE`,
-          [seed, deadlineBeforeMs],
-        )
-      ).map(probeFromRow);
-      const ids = candidates.filter((p) => decide(p)).map((p) => p.id);
+      await rows(q, `SELECT id FROM probes WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [due]);
+      const ids = pick(await rows(q, dueSql, [seeds, froms, due, latest]));
       if (ids.length === 0) return [];
       const marked = await rows(
         q,

@@ -12,6 +12,7 @@ import type {
   LedgerFact,
   LedgerTotals,
   MissingDecider,
+  ScannedFrom,
   NewObservation,
   NewProbe,
   ObservationResult,
@@ -335,28 +336,30 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  async markMissing(seed: string | null, deadlineBeforeMs: number, decide: MissingDecider, atMs: number): Promise<ProbeRow[]> {
-    // The reconciler asks for every seed every 10 s and almost always nothing is due: a read
-    // first, and the write transaction (which takes the write lock) only when a probe is.
-    const due = this.prepared(
-      `SELECT * FROM probes WHERE (? IS NULL OR seed = ?) AND status = 'accepted' AND outcome IS NULL
-         AND copies = 0 AND deadline_at < ? ORDER BY id`,
-    ).all(seed, seed, deadlineBeforeMs) as Row[];
-    if (!due.some((r) => decide(probeFromRow(r)))) return [];
+  async markMissing(scannedFrom: ScannedFrom, decide: MissingDecider, atMs: number): Promise<ProbeRow[]> {
+    // In-process reads cost microseconds: one per seed. The write transaction (which takes the
+    // write lock) only when a probe is due.
+    const dueNow = (): { probe: ProbeRow; fromMs: number }[] => {
+      const byId = new Map<string, { probe: ProbeRow; fromMs: number }>();
+      const select = this.prepared(
+        `SELECT * FROM probes WHERE (? IS NULL OR seed = ?) AND status = 'accepted' AND outcome IS NULL
+           AND copies = 0 AND deadline_at < ? ORDER BY id`,
+      );
+      for (const [seed, fromMs] of scannedFrom) {
+        for (const r of select.all(seed, seed, fromMs) as Row[]) {
+          const probe = probeFromRow(r);
+          const seen = byId.get(probe.id);
+          if (!seen || seen.fromMs < fromMs) byId.set(probe.id, { probe, fromMs });
+        }
+      }
+      return [...byId.values()].filter((d) => decide(d.probe, d.fromMs)).sort((a, b) => (a.probe.id < b.probe.id ? -1 : 1));
+    };
+    if (dueNow().length === 0) return [];
     return this.write('mark missing', () => {
-      const candidates = (
-        this
-          .prepared(
-            `SELECT * FROM probes WHERE (? IS NULL OR seed = ?) AND status = 'accepted' AND outcome IS NULL
-               AND copies = 0 AND deadline_at < ? ORDER BY id`,
-          )
-          .all(seed, seed, deadlineBeforeMs) as Row[]
-      ).map(probeFromRow);
       const mark = this.prepared(`UPDATE probes SET outcome = 'missing', resolved_at = ? WHERE id = ? AND outcome IS NULL AND copies = 0 RETURNING *`);
       const out: ProbeRow[] = [];
-      for (const p of candidates) {
-        if (!decide(p)) continue;
-        const r = mark.get(atMs, p.id) as Row | undefined;
+      for (const d of dueNow()) {
+        const r = mark.get(atMs, d.probe.id) as Row | undefined;
         if (r) out.push(probeFromRow(r));
       }
       return out;

@@ -8,7 +8,7 @@ import { decideCopy } from '../domain/copy-fate.js';
 import { isMissing } from '../domain/missing.js';
 import type { MailboxErrorKind } from '../domain/vocabulary.js';
 import type { AgentEvents } from '../events.js';
-import type { Ledger, NewObservation, ObservationResult, ProbeRow, SendResult } from '../ledger/ledger.js';
+import type { Ledger, NewObservation, ObservationResult, ProbeRow, ScannedFrom, SendResult } from '../ledger/ledger.js';
 
 /** Listeners must not throw; if one does, the ledger already holds the truth. */
 function emit(fn: () => void): void {
@@ -69,14 +69,19 @@ export async function recordCopy(ledger: Ledger, events: AgentEvents, o: NewObse
  * Conclude missing the probes of `seed` (null: every seed) whose deadline is before
  * `scannedFromMs`, the start of the oldest of the seed's latest complete folder scans.
  */
-export async function concludeMissing(
+export function concludeMissing(
   ledger: Ledger,
   events: AgentEvents,
   seed: string | null,
   scannedFromMs: number,
   atMs: number,
 ): Promise<ProbeRow[]> {
-  const rows = await ledger.markMissing(seed, scannedFromMs, (p) => isMissing(p, scannedFromMs), atMs);
+  return concludeMissingAll(ledger, events, new Map([[seed, scannedFromMs]]), atMs);
+}
+
+/** The same for several seeds at once (seed → the moment it has been scanned from), in one ledger pass. */
+export async function concludeMissingAll(ledger: Ledger, events: AgentEvents, scannedFrom: ScannedFrom, atMs: number): Promise<ProbeRow[]> {
+  const rows = await ledger.markMissing(scannedFrom, (p, fromMs) => isMissing(p, fromMs), atMs);
   if (rows.length > 0) emit(() => events.missing(rows));
   return rows;
 }

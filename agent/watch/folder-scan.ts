@@ -24,7 +24,8 @@ import type { GmailCategory, WatchedFolderRole } from '../domain/vocabulary.js';
 import type { Clock } from '../clock.js';
 import type { SeedConfig } from '../config/load-config.js';
 import type { AgentEvents } from '../events.js';
-import type { FolderState, Ledger, ObservationKind } from '../ledger/ledger.js';
+import type { Ledger, ObservationKind } from '../ledger/ledger.js';
+import type { FolderStates } from './folder-states.js';
 import type { Logger } from '../log.js';
 import { PROBE_HEADER } from '../probe-id.js';
 import { imapSinceDate, planScan, type ScanPlan } from './catch-up.js';
@@ -56,6 +57,8 @@ export interface ScanContext {
   trashPath: string | null;
   /** This agent's name (config agent.name), recorded on every copy it records. */
   agent?: string;
+  /** The seed's folder states for this connection (read once, written through to the ledger). */
+  folderStates: FolderStates;
 }
 
 export interface ScanResult {
@@ -125,11 +128,6 @@ export interface ScanOptions {
    * UID FETCH from the last seen UID on. Ignored without a folder state to start from.
    */
   push?: boolean;
-  /**
-   * The folder state this session's previous scan left in the ledger (the session is the only
-   * writer of its folder's state): a push scan starts from it instead of reading it back.
-   */
-  knownState?: FolderState;
 }
 
 /** At most this many new messages are fetched with their header blocks in one push scan. */
@@ -142,7 +140,7 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
   const startedAtMs = ctx.clock.nowMs();
   const announcedAtMs = opts.announcedAtMs ?? null;
   const uidValidity = Number(mailbox.uidValidity);
-  const state = opts.push && opts.knownState ? opts.knownState : await ledger.getFolderState(seed.name, folder.path);
+  const state = await ctx.folderStates.get(folder.path);
   const push = opts.push === true && state !== null && state.uidValidity === uidValidity;
   if (!push) {
     // Dovecot (docs/components.md, "Dovecot"): a SEARCH right after SELECT can miss a
@@ -168,7 +166,7 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
     const recorded = await recordCopies(copies, folder, ctx, { announcedAtMs, searchedAtMs: seenAtMs }, result);
     await cleanUp(client, folder, ctx, recorded);
     result.lastUid = lastUid;
-    await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid });
+    await ctx.folderStates.set(folder.path, { uidValidity, lastUid });
   };
 
   if (push && plan.kind === 'after-uid') {
@@ -205,7 +203,7 @@ export async function scanFolder(client: ImapFlow, folder: WatchedFolder, ctx: S
   const floor = Math.max(result.lastUid, uidNextAtStart - 1);
   if (!state || state.uidValidity !== uidValidity || floor > state.lastUid) {
     result.lastUid = floor;
-    await ledger.setFolderState(seed.name, folder.path, { uidValidity, lastUid: floor });
+    await ctx.folderStates.set(folder.path, { uidValidity, lastUid: floor });
   }
   return result;
 }

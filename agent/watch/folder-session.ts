@@ -13,7 +13,6 @@
  * connection ends the session (the watcher reconnects).
  */
 import type { ImapFlow } from 'imapflow';
-import type { FolderState } from '../ledger/ledger.js';
 import { PUSH_SCAN_MAX_NEW, scanFolder, type ScanContext, type ScanOptions, type ScanResult, type WatchedFolder } from './folder-scan.js';
 
 export interface SessionHooks {
@@ -85,8 +84,6 @@ export class IdleFolderSession implements FolderSessionLike {
   private stopped = false;
   /** The folder's message count when the last scan ended (null: unknown, the next scan is a full one). */
   private existsAfterScan: number | null = null;
-  /** The folder state the last scan left in the ledger (null: read it from the ledger). */
-  private state: FolderState | null = null;
   private readonly serial: Serial;
   /** EXISTS pushes seen on this session (a safety check compares it before and after its NOOP). */
   private pushes = 0;
@@ -136,14 +133,11 @@ export class IdleFolderSession implements FolderSessionLike {
         const r = await lockedScan(this.client, this.folder, this.ctx, {
           ...(announcedAtMs !== null ? { announcedAtMs } : {}),
           push,
-          ...(push && this.state ? { knownState: this.state } : {}),
         });
         this.existsAfterScan = this.exists();
-        this.state = { uidValidity: r.uidValidity, lastUid: r.lastUid };
         this.hooks.scanned(this.folder, r);
       } catch (err) {
         this.existsAfterScan = null;
-        this.state = null;
         if (!this.stopped && this.client.usable) this.hooks.scanFailed(this.folder, err);
       }
     });
@@ -161,7 +155,6 @@ export class IdleFolderSession implements FolderSessionLike {
     const first = await lockedScan(this.client, this.folder, this.ctx);
     this.hooks.scanned(this.folder, first);
     this.existsAfterScan = this.exists();
-    this.state = { uidValidity: first.uidValidity, lastUid: first.lastUid };
     this.client.on('exists', this.onExists);
     this.timer = setInterval(() => void this.serial.trigger(), this.pollIntervalMs);
     this.timer.unref();
@@ -226,7 +219,7 @@ export class PollSession implements FolderSessionLike {
   private async changed(folder: WatchedFolder): Promise<boolean> {
     const st = await this.client.status(folder.path, { uidNext: true, uidValidity: true });
     if (!st) return true;
-    const state = await this.ctx.ledger.getFolderState(this.ctx.seed.name, folder.path);
+    const state = await this.ctx.folderStates.get(folder.path);
     if (!state || st.uidValidity === undefined || st.uidNext === undefined) return true;
     return Number(st.uidValidity) !== state.uidValidity || Number(st.uidNext) - 1 > state.lastUid;
   }

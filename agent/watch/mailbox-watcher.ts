@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { recordMailboxError } from '../record/recorder.js';
 import { DEFAULT_BACKOFF, reconnectDelayMs, type BackoffPolicy } from './backoff.js';
 import type { ScanContext, WatchedFolder } from './folder-scan.js';
+import { FolderStates } from './folder-states.js';
 import { IdleFolderSession, PollSession, type FolderSessionLike, type SessionHooks } from './folder-session.js';
 import type { OAuth2Tokens } from '../auth/oauth2-tokens.js';
 import { imapAuth, imapLoginRefused, type ImapAuth } from './imap-auth.js';
@@ -349,6 +350,7 @@ export class MailboxWatcher {
       log: this.log,
       deadlineMs: this.opts.deadlineMs,
       trashPath: roles.trash?.path ?? null,
+      folderStates: new FolderStates(this.opts.ledger, seed.name),
       ...(this.opts.agent ? { agent: this.opts.agent } : {}),
     };
     const hooks: SessionHooks = {

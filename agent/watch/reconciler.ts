@@ -8,7 +8,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { AgentEvents } from '../events.js';
 import type { Ledger, ProbeRow } from '../ledger/ledger.js';
-import { concludeMissing } from '../record/recorder.js';
+import { concludeMissingAll } from '../record/recorder.js';
 import { silentLogger, type Logger } from '../log.js';
 
 /**
@@ -72,10 +72,7 @@ export class Reconciler {
     if (this.running) return this.running;
     const pass = (async (): Promise<ProbeRow[]> => {
       try {
-        const rows: ProbeRow[] = [];
-        for (const [seed, fromMs] of this.opts.scannedFrom()) {
-          rows.push(...(await concludeMissing(this.opts.ledger, this.opts.events, seed, fromMs, this.clock.nowMs())));
-        }
+        const rows = await concludeMissingAll(this.opts.ledger, this.opts.events, this.opts.scannedFrom(), this.clock.nowMs());
         if (rows.length > 0) this.log.info({ count: rows.length }, 'probes missing (deadline passed, seed scanned since, no copy)');
         return rows;
       } catch (err) {

@@ -10,6 +10,9 @@ import type { Ledger } from '../../../agent/ledger/ledger.js';
 import { PostgresLedger, REPLAY_PAGE_ROWS } from '../../../agent/ledger/postgres-ledger.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from '../../../agent/ledger/postgres-migrations.js';
 import { concludeMissing, recordCopy } from '../../../agent/record/recorder.js';
+import { PostgresFleet } from '../../../agent/fleet/postgres-fleet.js';
+import { silentLogger } from '../../../agent/log.js';
+import { startBlackholeProxy } from '../../helpers/blackhole-proxy.js';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres.js';
 import { accepted, collect, ledgerContract, obs, probe, T0 } from '../../unit/ledger/ledger-contract.js';
 
@@ -246,6 +249,53 @@ describe('PostgresLedger: Postgres going away', () => {
       await pg.start();
     }
   });
+});
+
+describe('PostgresLedger: a silent network cut (no FIN, no RST)', () => {
+  it('a statement without an answer fails after the query timeout, the fleet agent stops holding seeds, and both recover when the network does', async () => {
+    const url = await pg.createDatabase();
+    const proxy = await startBlackholeProxy(pg.port);
+    const viaProxy = url.replace(`:${pg.port}/`, `:${proxy.port}/`);
+    const queryTimeoutMs = 1_500;
+    const ledger = await another(viaProxy, { agent: 'agent-cut', queryTimeoutMs });
+    const fleet = new PostgresFleet({ pool: await ledger.pool(), agent: 'agent-cut', seeds: ['s1', 's2'], log: silentLogger(), tickMs: 60_000, leaseMs: 15_000 });
+    try {
+      await fleet.pass();
+      expect(fleet.problem()).toBeNull();
+      expect([...fleet.held()].sort()).toEqual(['s1', 's2']);
+      await accepted(ledger, 'CUT1');
+
+      proxy.cut();
+      const t0 = Date.now();
+      const err = await ledger.insertProbe(probe('CUT2')).then(
+        () => null,
+        (e: Error & { code?: string }) => e,
+      );
+      const waitedMs = Date.now() - t0;
+      expect(err).toMatchObject({ code: 'LEDGER_WRITE' });
+      // Bounded by the query timeout (a pooled connection) or the connect timeout (5 s, a new one), never TCP's.
+      expect(waitedMs).toBeGreaterThanOrEqual(queryTimeoutMs - 50);
+      expect(waitedMs).toBeLessThan(15_000);
+      expect(ledger.writeError()).toMatch(/^ledger write failed \(insert probe\): /);
+      await fleet.pass();
+      expect(fleet.problem()).toMatch(/^the fleet database is out of reach: /);
+      expect(fleet.held().size).toBe(0);
+      expect(await fleet.claim(Date.now(), 'p', 's1')).toBe(false);
+
+      proxy.heal();
+      await fleet.pass();
+      expect(fleet.problem()).toBeNull();
+      expect([...fleet.held()].sort()).toEqual(['s1', 's2']);
+      await ledger.insertProbe(probe('CUT3'));
+      expect(ledger.writeError()).toBeNull();
+      expect((await ledger.getProbe('CUT1'))!.status).toBe('accepted');
+      expect(await ledger.getProbe('CUT2')).toBeNull();
+      expect((await ledger.getProbe('CUT3'))!.status).toBe('sending');
+    } finally {
+      await fleet.stop();
+      await proxy.close();
+    }
+  }, 60_000);
 });
 
 /** The database name of a harness URL. */
