@@ -83,6 +83,27 @@ function seedwatch(args: string[], env: Record<string, string>): Promise<{ code:
   });
 }
 
+/**
+ * The command on a pseudo-terminal (util-linux `script` gives it one, as a user's terminal
+ * would be): what the terminal shows, stdout and stderr together as they were written.
+ */
+function onTerminal(args: string[], env: Record<string, string>): Promise<{ code: number | null; shown: string }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let shown = '';
+    child.stdout.on('data', (d: Buffer) => (shown += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (shown += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, shown });
+    });
+  });
+}
+
 const migrate = (config: string, url: string, extra: string[] = []) =>
   seedwatch(['ledger', 'migrate', '--to', 'postgres', '--config', config, ...extra], { SW_TEST_PG_URL: url, SW_TEST_PW: 'pw' });
 
@@ -241,5 +262,24 @@ describe('seedwatch ledger migrate --to postgres', () => {
     for (const t of LEDGER_TABLES) expect(stderr).toContain(`\r\x1b[2Kcopying ${t}: ${sourceCounts[t]!.toLocaleString('en')} / ${sourceCounts[t]!.toLocaleString('en')} rows (100 %)`);
     expect(stderr.endsWith('\r\x1b[2K')).toBe(true);
     expect(stdout).toContain('copied: every table');
+  });
+
+  it('on a real terminal (the bin on a pseudo-terminal): the progress line is redrawn per table and cleared before the counts', async () => {
+    const target = await pg.createDatabase(undefined, PASSWORD);
+    const r = await onTerminal(['ledger', 'migrate', '--to', 'postgres', '--config', config()], { SW_TEST_PG_URL: target, SW_TEST_PW: 'pw' });
+    expect(r.code, r.shown).toBe(0);
+    const rows = (t: (typeof LEDGER_TABLES)[number]) => sourceCounts[t]!.toLocaleString('en');
+    // The first draw of the first table, then every table at 100 %, each redrawn in place.
+    expect(r.shown).toContain(`\r\x1b[2Kcopying probes: 0 / ${rows('probes')} rows (0 %)`);
+    for (const t of LEDGER_TABLES) expect(r.shown).toContain(`\r\x1b[2Kcopying ${t}: ${rows(t)} / ${rows(t)} rows (100 %)`);
+    // In the order the tables are copied.
+    const at = LEDGER_TABLES.map((t) => r.shown.indexOf(`copying ${t}: ${rows(t)} / ${rows(t)} rows (100 %)`));
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    // The last progress line (kv at 100 %) is erased before the report starts, and nothing
+    // redraws it after: the terminal is left with the counts alone.
+    expect(r.shown).toContain(`copying kv: ${rows('kv')} / ${rows('kv')} rows (100 %)\r\x1b[2Kfrom SQLite   ${sqliteFile}`);
+    expect(r.shown.slice(r.shown.lastIndexOf('\x1b[2K'))).not.toContain('copying');
+    expect(r.shown).toMatch(/copied: every table's row count matches \(\d+ rows\)\r?\n$/);
+    expect(r.shown).not.toContain(PASSWORD);
   });
 });
