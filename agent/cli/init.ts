@@ -381,8 +381,14 @@ async function answersFromPrompts(p: Prompts, opts: InitOptions, presets: Map<st
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/** Writes every secret as a 0600 file under secrets/ (0700) next to the config. */
+/**
+ * Writes every secret as a 0600 file under secrets/ (0700) next to the config. With an OAuth2
+ * seed the directory is made even when no secret is written yet: the `seedwatch auth --out
+ * secrets/…` that init prints writes the refresh token there and does not create directories.
+ */
 function writeSecrets(a: InitAnswers): void {
+  const dir = join(dirname(a.out), SECRETS_DIR);
+  if (a.seeds.some((s) => s.auth.kind === 'oauth2')) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const write = (name: string, value: string) => {
     const file = join(dirname(a.out), secretFile(name));
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

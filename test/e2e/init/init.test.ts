@@ -5,6 +5,9 @@
  *    and forwards what the test writes as keystrokes): the answers include a wrong IMAP
  *    password, so the login fails, init offers to re-enter it, and the second login succeeds.
  *  - Non-interactive, from flags, the password from an environment variable.
+ *  - Non-interactive with an OAuth2 seed: the refresh-token block in the config and the
+ *    `seedwatch auth` command init prints, run as printed (against a loopback stand-in for
+ *    Microsoft's endpoints) to fill the file the config names.
  * Both produce a commented config that `seedwatch check` (run again by the test) accepts, the
  * password only in a 0600 file. The plain loopback seed also shows that imapflow's STARTTLS
  * warning stays quiet for a seed the config marks plain.
@@ -22,6 +25,7 @@ import { loadConfig } from '../../../agent/config/load-config.js';
 import { createLogger } from '../../../agent/log.js';
 import { imapClientOptions } from '../../../agent/watch/imap-client.js';
 import { startDovecot, type DovecotServer } from '../../helpers/dovecot.js';
+import { startOAuthServer } from '../../helpers/oauth-server.js';
 import { startRelay, type SmtpRelay } from '../../helpers/smtp-relay.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -204,6 +208,68 @@ describe('seedwatch init', () => {
     expect(again.stderr).toMatch(/seedwatch\.yaml exists; pass --force/);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--password-env gmail-1: environment variable SEED_PASSWORD is not set');
+  });
+
+  it('non-interactive OAuth2 seed: the refresh-token block in the config, and the printed `seedwatch auth` command fills it', { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    const address = 'seed.two@outlook.com';
+    const args = [
+      'init',
+      '--non-interactive',
+      '--no-check',
+      '--from',
+      'Probe <probe@example.test>',
+      '--relay',
+      `peering=127.0.0.1:${relay.port}`,
+      '--seed',
+      `outlook-1=outlook:${address}`,
+      '--oauth2-client',
+      'outlook-1=my-client:organizations',
+    ];
+    const r = await cli(args, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'seedwatch.yaml'), 'utf8');
+    // One line, as a user would write it; the preset's server (no host, port, secure), no password.
+    expect(text).toContain('    oauth2: { clientId: my-client, tenant: organizations, refreshToken: { file: secrets/outlook-1-refresh-token } }\n');
+    expect((parse(text) as { seeds: unknown[] }).seeds).toEqual([
+      {
+        name: 'outlook-1',
+        address,
+        provider: 'outlook',
+        imap: { user: address, oauth2: { clientId: 'my-client', tenant: 'organizations', refreshToken: { file: 'secrets/outlook-1-refresh-token' } } },
+      },
+    ]);
+    const seed = loadConfig(join(dir, 'seedwatch.yaml')).seeds[0];
+    expect([seed.imap.host, seed.imap.port, seed.imap.secure, seed.imap.auth.kind]).toEqual(['outlook.office365.com', 993, true, 'oauth2']);
+    // The token is not there yet: init says how to get it, with the tenant and the login hint.
+    const command = `seedwatch auth --provider outlook --client-id my-client --tenant organizations --login-hint ${address} --out secrets/outlook-1-refresh-token`;
+    expect(r.stdout).toContain(`\noutlook-1: get its refresh token with\n  ${command}\n`);
+    const token = join(dir, 'secrets', 'outlook-1-refresh-token');
+    expect(existsSync(token)).toBe(false);
+    // The directory the command writes into exists, private.
+    expect(statSync(dirname(token)).mode & 0o777).toBe(0o700);
+    const missing = await cli(['check', '--config', 'seedwatch.yaml', '--no-connect'], dir);
+    expect(missing.code, missing.stdout + missing.stderr).not.toBe(0);
+    expect(missing.stdout + missing.stderr).toContain('secrets/outlook-1-refresh-token');
+
+    // The printed command, as printed, from the same directory; only the endpoints point at the
+    // loopback stand-in (the device-code flow, which the outlook preset declares).
+    const oauth = await startOAuthServer({ accounts: [{ user: address, refreshToken: 'unused' }], clientId: 'my-client', devicePendingPolls: 1 });
+    try {
+      const auth = await cli([...command.split(' ').slice(1), '--device-code-url', `${oauth.url}/devicecode`, '--token-url', oauth.tokenUrl], dir);
+      expect(auth.code, auth.stdout + auth.stderr).toBe(0);
+      expect(oauth.requests.find((q) => q.path === '/devicecode')?.form.client_id).toBe('my-client');
+      expect(readFileSync(token, 'utf8')).toBe(`${oauth.currentRefreshToken(address)}\n`);
+      expect(statSync(token).mode & 0o777).toBe(0o600);
+    } finally {
+      await oauth.close();
+    }
+    const check = await cli(['check', '--config', 'seedwatch.yaml', '--no-connect'], dir);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    // With the token in place, a new init no longer asks for it.
+    const again = await cli([...args, '--force'], dir);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('get its refresh token');
   });
 
   it('a plain loopback seed (secure: false on 127.0.0.1) logs no STARTTLS warning, which the server would cause', async () => {
