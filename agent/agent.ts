@@ -37,6 +37,7 @@ import { PostgresFleet } from './fleet/postgres-fleet.js';
 import { PostgresLedger } from './ledger/postgres-ledger.js';
 import { WeeklyMailer } from './report/weekly-mailer.js';
 import { watchAll, type WatchAll } from './watch/watch-all.js';
+import { LoginGate } from './watch/login-gate.js';
 import type { MailboxHealth } from './watch/mailbox-watcher.js';
 import { mountPages } from './pages/mount-pages.js';
 import { verifyPath } from './send/verify-path.js';
@@ -160,6 +161,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     log: logger,
     oauth2,
     agent: config.agent.name,
+    // One gate for every watcher: logins are paced per IMAP server across all seeds on it.
+    logins: new LoginGate(),
   });
   const reconciler = new Reconciler({ ledger, events, scannedFrom: () => watchers.scannedFrom(), clock, log: logger });
   const mailer = config.report ? new WeeklyMailer(config.report.email, { ledger, clock, logger, resolveSecret }) : null;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config.js';
 import type { ConnectivityReport } from '../agent.js';
+import type { FolderRole } from '../domain/vocabulary.js';
 import { formatTable } from './common.js';
 
 export type { ConnectivityReport };
@@ -16,7 +17,7 @@ export function printConnectivity(r: ConnectivityReport, out: NodeJS.WritableStr
     formatTable(
       ['seed', 'login', 'inbox', 'spam', 'trash', 'all mail', 'watched', 'gmail tabs'],
       r.seeds.map((s) => {
-        const f = (role: 'inbox' | 'spam' | 'trash' | 'all') => {
+        const f = (role: FolderRole) => {
           const x = s.folders?.[role];
           return x ? `${x.path} (${x.rule})` : s.ok ? '-' : '';
         };

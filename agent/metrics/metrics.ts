@@ -53,7 +53,13 @@ export interface MetricsTarget {
  * confirms as new (the ledger dedupes, so nothing is counted twice, across restarts too).
  */
 export class Metrics {
-  readonly registry: Registry;
+  /**
+   * Owned, never passed in: the registry is what this object exports, not a collaborator
+   * shared with another module. Whoever needs it (the /metrics handler, the reputation
+   * metrics) takes `metrics.registry` from the composition root, so no two modules can end up
+   * on different registries, and no instance shares prom-client's global one.
+   */
+  readonly registry = new Registry();
   readonly sent: Counter<(typeof PSP)[number]>;
   readonly sendErrors: Counter<(typeof PSP)[number] | 'reason'>;
   readonly replies: Counter<(typeof PSP)[number] | 'code'>;
@@ -89,7 +95,6 @@ export class Metrics {
     private readonly ledger: Ledger,
     private readonly clock: Clock,
     opts: {
-      registry?: Registry;
       defaultMetrics?: boolean;
       reloadState?: ReloadState;
       /**
@@ -101,7 +106,7 @@ export class Metrics {
     } = {},
   ) {
     this.agent = opts.agent;
-    const registry = (this.registry = opts.registry ?? new Registry());
+    const registry = this.registry;
     for (const s of target.seeds) this.providerOf.set(s.name, s.provider);
     for (const p of target.paths) if (p.ips && p.ips.length > 0) this.egressIps.set(p.name, [...p.ips]);
     this.watched = new Set(target.seeds.map((s) => s.name));

@@ -15,7 +15,10 @@ export interface PathDeps {
   clock: Clock;
   logger: Logger;
   resolveSecret: SecretResolver;
-  /** Shared OAuth2 access tokens (rotated refresh tokens persisted); a private cache when absent. */
+  /**
+   * The agent's OAuth2 token store (rotated refresh tokens persisted). Needed only by an OAuth2
+   * relay, which throws at construction without it (no private store is made up here).
+   */
   oauth2?: OAuth2Tokens;
 }
 

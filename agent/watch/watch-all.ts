@@ -3,11 +3,15 @@
  * (for /readyz, the status page and `seedwatch probe`).
  */
 import type { SeedConfig } from '../config/load-config.js';
-import { LoginGate } from './login-gate.js';
+import type { LoginGate } from './login-gate.js';
 import { MailboxWatcher, type MailboxHealth, type MailboxWatcherOptions } from './mailbox-watcher.js';
 
-/** Every watcher gets the same options; only the seed differs. */
-export type WatchAllOptions = Omit<MailboxWatcherOptions, 'seed'> & { seeds: SeedConfig[] };
+/**
+ * Every watcher gets the same options; only the seed differs. `logins` is required: the gate
+ * holds the agent's login pacing state per IMAP server, and stateful collaborators come from
+ * the composition root (ARCHITECTURE.md, "Defaults"), never from a silent default here.
+ */
+export type WatchAllOptions = Omit<MailboxWatcherOptions, 'seed' | 'logins'> & { seeds: SeedConfig[]; logins: Pick<LoginGate, 'acquire'> };
 
 export interface WatchAll {
   /** Watch every seed. */
@@ -32,14 +36,8 @@ export interface WatchAll {
 export function watchAll(opts: WatchAllOptions): WatchAll {
   const watchers = new Map<string, MailboxWatcher>();
   const { seeds, ...shared } = opts;
-  // One gate for all: session set-ups are paced per IMAP server across every seed on it.
-  const logins = shared.logins ?? new LoginGate();
-  for (const seed of seeds) {
-    watchers.set(
-      seed.name,
-      new MailboxWatcher({ ...shared, seed, logins }),
-    );
-  }
+  // One gate for all (in `shared`): session set-ups are paced per IMAP server across every seed on it.
+  for (const seed of seeds) watchers.set(seed.name, new MailboxWatcher({ ...shared, seed }));
   const active = new Set<string>();
   const watched = () => [...watchers].filter(([seed]) => active.has(seed)).map(([, w]) => w);
   return {

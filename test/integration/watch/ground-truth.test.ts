@@ -12,6 +12,7 @@ import { SqliteLedger } from '../../../agent/ledger/sqlite-ledger.js';
 import { closePaths, createPaths, runCycle } from '../../../agent/send/run-cycle.js';
 import { createProbeIdFactory } from '../../../agent/probe-id.js';
 import { watchAll } from '../../../agent/watch/watch-all.js';
+import { LoginGate } from '../../../agent/watch/login-gate.js';
 import type { LedgerFact } from '../../../agent/ledger/ledger.js';
 import { Reconciler } from '../../../agent/watch/reconciler.js';
 import { startDovecot, type DovecotServer, type DovecotUser } from '../../helpers/dovecot.js';
@@ -103,6 +104,7 @@ seeds:
       pollIntervalMs: 500,
       deadlineMs: config.deadline,
       backoff: { baseMs: 50, maxMs: 500, loginRetryMs: 60_000, jitter: 0 },
+      logins: new LoginGate(),
     });
     watchers.start();
     await waitUntil(() => watchers.ready(), 'watchers ready');

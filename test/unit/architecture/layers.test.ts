@@ -1,4 +1,5 @@
 // Layering rules of the code base, read from the import statements of the sources:
+// ARCHITECTURE.md's level picture and "may import" table are exactly what the code imports,
 // the demo sandbox stays outside the product (only the demo command loads it, lazily), the
 // domain does no I/O, config needs nothing of the layers that use it, the CLI constructs
 // nothing, no code branches on a provider name, and no import cycle joins agent/,
@@ -10,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImportGraph, findCycles, parseImports, type ImportEdge, type ImportGraph } from './import-graph.js';
+import { readArchitectureDoc, unitOf } from './architecture-doc.js';
+import { providerNameUses } from './provider-name-uses.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const graph = buildImportGraph(root, ['agent', 'dashboards/src', 'sandbox', 'bench']);
@@ -111,6 +114,72 @@ describe('the import-graph walker', () => {
     }
     const unresolved = [...graph].flatMap(([f, es]) => es.filter((e) => e.specifier.startsWith('.') && e.target === null).map((e) => describeEdge(f, e)));
     expect(unresolved).toEqual([]);
+  });
+});
+
+describe('ARCHITECTURE.md matches the imports', () => {
+  const doc = readArchitectureDoc(readFileSync(join(root, 'ARCHITECTURE.md'), 'utf8'));
+  const units = [...new Set([...graph.keys()].map(unitOf).filter((u): u is string => u !== null))].sort();
+  /** Every import from one unit into another (type-only and lazy ones included). */
+  const crossings = [...graph].flatMap(([file, edges]) => {
+    const from = unitOf(file);
+    return from === null
+      ? []
+      : edges.flatMap((e) => {
+          const to = e.target === null ? null : unitOf(e.target);
+          return to === null || to === from ? [] : [{ file, e, from, to }];
+        });
+  });
+  const where = (c: (typeof crossings)[number]) => `${describeEdge(c.file, c.e)} (${c.from} → ${c.to})`;
+
+  it('the walker finds the units and the crossings the rules are about', () => {
+    for (const u of ['agent/agent.ts', 'agent/cli/', 'agent/domain/', 'agent/watch/', 'dashboards/src/', 'sandbox/']) expect(units).toContain(u);
+    expect(crossings.some((c) => c.from === 'agent/cli/' && c.to === 'agent/agent.ts' && c.e.dynamic)).toBe(true);
+    expect(crossings.some((c) => c.e.typeOnly)).toBe(true);
+  });
+
+  it('the table has one row for every unit (folder of agent/, file directly under it, dashboards/src/, sandbox/)', () => {
+    const rowUnits = doc.rules.flatMap((r) => r.units);
+    expect(rowUnits.filter((u, i) => rowUnits.indexOf(u) !== i)).toEqual([]);
+    expect([...rowUnits].sort()).toEqual(units);
+  });
+
+  it('every import crosses into a unit its row allows, type-only or lazily where the row says so', () => {
+    const offenders = crossings.flatMap((c) => {
+      const rule = doc.rules.find((r) => r.units.includes(c.from));
+      if (!rule || rule.allowed === null) return [];
+      const entry = rule.allowed.find((a) => a.unit === c.to);
+      if (!entry) return [`${where(c)}: not in the table`];
+      if (entry.typesOnly && !c.e.typeOnly) return [`${where(c)}: the table says (types)`];
+      if (entry.lazily && !c.e.typeOnly && !c.e.dynamic) return [`${where(c)}: the table says (lazily)`];
+      return [];
+    });
+    expect(offenders).toEqual([]);
+  });
+
+  it('every entry of the table is imported, and exactly as its note says (no stale or loose entry)', () => {
+    const stale = doc.rules.flatMap((rule) =>
+      (rule.allowed ?? []).flatMap((a) => {
+        const used = crossings.filter((c) => rule.units.includes(c.from) && c.to === a.unit);
+        const loading = used.filter((c) => !c.e.typeOnly);
+        const row = `${rule.units.join(', ')} → ${a.unit}`;
+        if (used.length === 0) return [`${row}: never imported`];
+        if (!a.typesOnly && loading.length === 0) return [`${row}: only type imports; say (types)`];
+        if (!a.lazily && !a.typesOnly && loading.every((c) => c.e.dynamic)) return [`${row}: only import(…); say (lazily)`];
+        if (a.lazily && !loading.some((c) => c.e.dynamic)) return [`${row}: says (lazily) but has no import(…)`];
+        return [];
+      }),
+    );
+    expect(stale).toEqual([]);
+  });
+
+  it('the level picture holds every unit once, and every import points to a lower line (so no two folders import each other)', () => {
+    const pictured = doc.levels.flat();
+    expect(pictured.filter((u, i) => pictured.indexOf(u) !== i)).toEqual([]);
+    expect([...pictured].sort()).toEqual(units);
+    const level = new Map(doc.levels.flatMap((line, i) => line.map((u) => [u, i] as const)));
+    const upwards = crossings.filter((c) => level.get(c.to)! <= level.get(c.from)!).map(where);
+    expect(upwards).toEqual([]);
   });
 });
 
@@ -218,20 +287,51 @@ describe('the CLI layer parses arguments and prints', () => {
 });
 
 describe('providers are data', () => {
-  it('nothing under agent/ compares against a provider preset name', () => {
-    const names = readdirSync(join(root, 'seed-accounts/providers'))
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => f.replace(/\.yaml$/, ''));
+  const names = readdirSync(join(root, 'seed-accounts/providers'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.replace(/\.yaml$/, ''));
+
+  it('the rule sees comparisons, membership tests and lookups by a preset name, and nothing else', () => {
+    const source = [
+      "if (seed.provider === 'outlook') x();", // 1
+      "if ('gmail' !== p) x();", // 2
+      "switch (p) { case `yahoo`: break; }", // 3
+      "const ms = ['outlook', 'gmail'].includes(provider);", // 4: membership in a literal list
+      "if (providers.includes('outlook')) x();", // 5
+      'const hosts = RECEIVED_HOSTS["outlook"];', // 6
+      "const t = presets.get('gmail')!.tokenUrl;", // 7
+      "if ('gmail' in tokenUrls) x();", // 8
+      "const s = scopes.outlook;", // 9
+      "const c = cfg?.gmail ?? null;", // 10
+      "const host = 'smtp.outlook.com';", // 11: a host name in a string
+      "// if (provider === 'outlook') in a comment", // 12
+      "const list = ['outlook'];", // 13: data, not a branch
+      "const tokens = { outlook: token };", // 14: data handed on
+      "const outlookToken = read('outlook');", // 15: a call argument
+      "const u = `https://login.gmail.com/${x.outlook}`;", // 16: inside a template (not seen; documented)
+      "if (seen.has('yahoo')) x();", // 17
+    ].join('\n');
+    expect(providerNameUses(source, names).map((u) => `${u.line} ${u.name}`)).toEqual([
+      '1 outlook',
+      '2 gmail',
+      '3 yahoo',
+      '4 gmail',
+      '4 outlook',
+      '5 outlook',
+      '6 outlook',
+      '7 gmail',
+      '8 gmail',
+      '9 outlook',
+      '10 gmail',
+      '17 yahoo',
+    ]);
+  });
+
+  it('nothing under agent/ compares against, tests membership of, or looks up by a provider preset name', () => {
     expect(names).toContain('outlook');
-    const offenders: string[] = [];
-    for (const file of [...graph.keys()].filter(within('agent'))) {
-      const src = readFileSync(join(root, file), 'utf8');
-      src.split('\n').forEach((line, i) => {
-        for (const n of names) {
-          if (new RegExp(`[=!]==?\\s*['"\`]${n}['"\`]|['"\`]${n}['"\`]\\s*[=!]==?|case\\s+['"\`]${n}['"\`]`).test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
-        }
-      });
-    }
+    const offenders = [...graph.keys()]
+      .filter(within('agent'))
+      .flatMap((file) => providerNameUses(readFileSync(join(root, file), 'utf8'), names).map((u) => `${file}:${u.line}: ${u.text}`));
     expect(offenders).toEqual([]);
   });
 });

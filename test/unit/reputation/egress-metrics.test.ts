@@ -4,7 +4,6 @@
  * copy back) and at start-up (the ledger replay) by the same function — a restart gives the
  * same numbers. Only paths with ips have the series.
  */
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../agent/clock.js';
 import type { NewObservation } from '../../../agent/ledger/ledger.js';
@@ -63,7 +62,7 @@ describe('egress-IP counters', () => {
   it('count first copies only, live and after a restart alike', async () => {
     const ledger = SqliteLedger.open(':memory:');
     const clock = new ManualClock(T0);
-    const live = new Metrics(target, ledger, clock, { registry: new Registry(), defaultMetrics: false });
+    const live = new Metrics(target, ledger, clock, { defaultMetrics: false });
     await live.bootstrap();
     expect(await series(live)).toEqual({ 'mismatch peering': 0, 'unknown peering': 0, 'mismatch transit': 0, 'unknown transit': 0 });
 
@@ -77,7 +76,7 @@ describe('egress-IP counters', () => {
     const counted = await series(live);
     expect(counted).toEqual({ 'mismatch peering': 1, 'unknown peering': 0, 'mismatch transit': 0, 'unknown transit': 2 });
 
-    const restarted = new Metrics(target, ledger, clock, { registry: new Registry(), defaultMetrics: false });
+    const restarted = new Metrics(target, ledger, clock, { defaultMetrics: false });
     await restarted.bootstrap();
     expect(await series(restarted)).toEqual(counted);
     await ledger.close();
@@ -85,7 +84,7 @@ describe('egress-IP counters', () => {
 
   it('a probe never accepted (ambiguous) has no placement and no egress count', async () => {
     const ledger = SqliteLedger.open(':memory:');
-    const metrics = new Metrics(target, ledger, new ManualClock(T0), { registry: new Registry(), defaultMetrics: false });
+    const metrics = new Metrics(target, ledger, new ManualClock(T0), { defaultMetrics: false });
     await metrics.bootstrap();
     const id = `01J${String(++n).padStart(23, '0')}`;
     await ledger.insertProbe({ id, path: 'peering', seed: 'gmail-1', provider: 'gmail', messageId: `<${id}@x>`, createdAtMs: T0, deadlineMs: 60_000 });
