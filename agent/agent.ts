@@ -70,6 +70,8 @@ export interface AgentOptions {
   reload?: () => Promise<ReloadResult>;
   /** Ledger file; default <dataDir>/ledger.sqlite. */
   ledgerFile?: string;
+  /** How often deadlines are checked (default RECONCILE_INTERVAL_MS; tests shorten it). */
+  reconcileIntervalMs?: number;
 }
 
 export interface Agent {
@@ -164,7 +166,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // One gate for every watcher: logins are paced per IMAP server across all seeds on it.
     logins: new LoginGate(),
   });
-  const reconciler = new Reconciler({ ledger, events, scannedFrom: () => watchers.scannedFrom(), clock, log: logger });
+  const reconciler = new Reconciler({ ledger, events, scannedFrom: () => watchers.scannedFrom(), graceMs: config.watch.arrivalGrace, clock, log: logger, ...(opts.reconcileIntervalMs ? { intervalMs: opts.reconcileIntervalMs } : {}) });
   const mailer = config.report ? new WeeklyMailer(config.report.email, { ledger, clock, logger, resolveSecret }) : null;
   // Reputation: its metrics on the agent's registry; the sources start with the schedule (below).
   const rep = config.reputation;

@@ -59,7 +59,17 @@ export type PathConfig = Omit<RawPathConfig, 'ips'> & {
   relayPreset?: ProviderPreset;
 };
 
-export interface Config extends Omit<RawConfig, 'seeds' | 'paths' | 'agent'> {
+/**
+ * watch.arrivalGrace when the config sets none: a tenth of the deadline, at least 1 s (the
+ * stamps' resolution) and at most a minute (the default 30m deadline gets the minute).
+ */
+export function defaultArrivalGrace(deadlineMs: number): number {
+  return Math.max(1_000, Math.min(60_000, Math.round(deadlineMs / 10)));
+}
+
+export interface Config extends Omit<RawConfig, 'seeds' | 'paths' | 'agent' | 'watch'> {
+  /** watch, with arrivalGrace resolved. */
+  watch: RawConfig['watch'] & { arrivalGrace: number };
   /** This agent: `agent.name` as configured, else the hostname. */
   agent: { name: string };
   /** The file as given by the user (used in messages). */
@@ -255,8 +265,10 @@ function reviewParsed(
     const ips = p.ips ?? (local !== undefined ? [canonicalIp(local) ?? local] : []);
     return relayPreset ? { ...p, ips, relayPreset } : { ...p, ips };
   });
+  const watch = { ...parsed.data.watch, arrivalGrace: parsed.data.watch.arrivalGrace ?? defaultArrivalGrace(parsed.data.deadline) };
   const cfg: Config = {
     ...parsed.data,
+    watch,
     agent: { name: agentName },
     file,
     baseDir,

@@ -7,7 +7,7 @@ import type { SecretRef } from './secret.js';
 import { canonicalIp } from '../analyze/ingress-ip.js';
 
 /*
- * The configuration contract of DESIGN.md. Every object is strict (unknown keys are errors),
+ * The configuration contract (README, "Configuration"). Every object is strict (unknown keys are errors),
  * every default is written here with its unit, and every message names what is expected.
  */
 
@@ -309,6 +309,14 @@ export const ConfigSchema = z
          * cost (docs/benchmark.md).
          */
         idleCheck: Duration.prefault('2m'),
+        /**
+         * A probe with no copy is concluded missing only once its seed's folders have been
+         * scanned from this long after its deadline. A provider stamps a copy (Received,
+         * whole seconds) when it takes it; filing it into the folder can take a little
+         * longer, and such a copy arrived in time: it must count as placed, not missing + late.
+         * Default: a tenth of the deadline, at least 1s, at most 1m (load-config.ts).
+         */
+        arrivalGrace: Duration.optional(),
         /** Default cleanup after observation. Default trash. */
         cleanup: z.enum(['keep', 'delete', 'trash']).default('trash'),
       })

@@ -17,14 +17,18 @@ export interface ProbeStateForDeadline {
 /**
  * @param scannedFromMs the start of the oldest of the seed's latest complete folder scans
  *   (every copy delivered before it has been seen), or null when the seed is not watched now.
+ * @param graceMs how long after the deadline the scans must have started (config
+ *   watch.arrivalGrace): a copy the provider stamped just before the deadline may reach the
+ *   folder a little after it, and counts as placed; concluding missing before it could show
+ *   would turn that placement into missing + late, and a counter is never taken back.
  */
-export function isMissing(probe: ProbeStateForDeadline, scannedFromMs: number | null): boolean {
+export function isMissing(probe: ProbeStateForDeadline, scannedFromMs: number | null, graceMs = 0): boolean {
   return (
     probe.status === 'accepted' &&
     probe.outcome === null &&
     probe.copies === 0 &&
     probe.deadlineAtMs !== null &&
     scannedFromMs !== null &&
-    scannedFromMs > probe.deadlineAtMs
+    scannedFromMs > probe.deadlineAtMs + graceMs
   );
 }

@@ -75,13 +75,17 @@ export function concludeMissing(
   seed: string | null,
   scannedFromMs: number,
   atMs: number,
+  graceMs = 0,
 ): Promise<ProbeRow[]> {
-  return concludeMissingAll(ledger, events, new Map([[seed, scannedFromMs]]), atMs);
+  return concludeMissingAll(ledger, events, new Map([[seed, scannedFromMs]]), atMs, graceMs);
 }
 
-/** The same for several seeds at once (seed → the moment it has been scanned from), in one ledger pass. */
-export async function concludeMissingAll(ledger: Ledger, events: AgentEvents, scannedFrom: ScannedFrom, atMs: number): Promise<ProbeRow[]> {
-  const rows = await ledger.markMissing(scannedFrom, (p, fromMs) => isMissing(p, fromMs), atMs);
+/**
+ * The same for several seeds at once (seed → the moment it has been scanned from), in one
+ * ledger pass; `graceMs` is config watch.arrivalGrace (domain/missing.ts).
+ */
+export async function concludeMissingAll(ledger: Ledger, events: AgentEvents, scannedFrom: ScannedFrom, atMs: number, graceMs = 0): Promise<ProbeRow[]> {
+  const rows = await ledger.markMissing(scannedFrom, (p, fromMs) => isMissing(p, fromMs, graceMs), atMs);
   if (rows.length > 0) emit(() => events.missing(rows));
   return rows;
 }

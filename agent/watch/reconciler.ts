@@ -1,6 +1,6 @@
 /**
- * Concludes probes missing, periodically, per seed: a probe whose deadline lies before the
- * seed's latest complete scan (every watched folder scanned from a moment after the deadline,
+ * Concludes probes missing, periodically, per seed: a probe whose deadline (plus the arrival
+ * grace) lies before the seed's latest complete scan (every watched folder scanned from a moment after the deadline,
  * see domain/missing.ts) and that has no copy is missing. A seed whose watcher is down or
  * catching up concludes nothing. The ledger marks each probe at most once (a conditional
  * update), so running this twice never counts one twice; a copy that turns up later is `late`.
@@ -37,6 +37,8 @@ export interface ReconcilerOptions {
   events: AgentEvents;
   /** Per seed that is watched and caught up: the moment before which every copy was recorded. */
   scannedFrom: () => Map<string, number>;
+  /** config watch.arrivalGrace: how long after a deadline the seed must have been scanned from. */
+  graceMs?: number;
   clock?: Clock;
   log?: Logger;
   intervalMs?: number;
@@ -72,7 +74,7 @@ export class Reconciler {
     if (this.running) return this.running;
     const pass = (async (): Promise<ProbeRow[]> => {
       try {
-        const rows = await concludeMissingAll(this.opts.ledger, this.opts.events, this.opts.scannedFrom(), this.clock.nowMs());
+        const rows = await concludeMissingAll(this.opts.ledger, this.opts.events, this.opts.scannedFrom(), this.clock.nowMs(), this.opts.graceMs ?? 0);
         if (rows.length > 0) this.log.info({ count: rows.length }, 'probes missing (deadline passed, seed scanned since, no copy)');
         return rows;
       } catch (err) {

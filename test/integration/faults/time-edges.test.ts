@@ -11,6 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../../agent/agent.js';
 import { silentLogger } from '../../../agent/log.js';
@@ -181,3 +182,52 @@ describe('fates at the deadline edges are decided by timestamps alone', () => {
     }
   });
 });
+
+describe('a copy the provider stamped before the deadline that reaches the folder after it (watch.arrivalGrace)', () => {
+  // The provider takes the probe 1 s before its deadline (its Received stamp, and the message's
+  // INTERNALDATE) and files it into the folder 1.5 s after the deadline: an APPEND with that
+  // date, as a provider's internal hand-over would leave it. The reconciler runs every 200 ms,
+  // and the folder is scanned every second, so scans from past the deadline happen before the
+  // copy shows. The copy arrived in time: a placement. Without the grace the agent concludes
+  // missing before the copy shows, and the copy is then late (the control case).
+  const runWith = async (grace: string, dataDir: string) => {
+    const cfg = faultConfig(
+      { listenPort: port, dataDir, relays: { peering: relays.peering.port, transit: relays.transit.port }, imapPort: dc.imapPort, extra: '' },
+      dir,
+    );
+    const config = { ...cfg, deadline: DEADLINE_S * 1000, watch: { ...cfg.watch, arrivalGrace: parseGrace(grace) } };
+    const agent = await startAgent({ config, env: { ...process.env, [PW_ENV]: PASSWORD }, logger: silentLogger(), schedule: false, reconcileIntervalMs: 200 });
+    try {
+      await waitFor(() => agent.readiness().ready, { timeoutMs: 20_000, what: 'agent ready' });
+      const r = await agent.runCycleNow();
+      const a = r.probes.find((x) => x.path === 'peering' && x.seed === 'gmail-1')!;
+      const acceptedAtMs = a.row!.acceptedAtMs!;
+      const stampedAtMs = acceptedAtMs + (DEADLINE_S - 1) * 1000;
+      const m = held.get(a.id!)!;
+      const raw = `Received: from relay.example.test ([127.0.0.2]) by mx.google.com with ESMTPS id t1; ${new Date(stampedAtMs).toUTCString().replace('GMT', '+0000')}\r\n${m.raw.toString()}`;
+      await sleepUntil(acceptedAtMs + DEADLINE_S * 1000 + 1_500);
+      const client = new ImapFlow({ host: '127.0.0.1', port: dc.imapPort, secure: false, auth: { user: USERS[0].user, pass: PASSWORD }, logger: false });
+      await client.connect();
+      try {
+        await client.append('INBOX', raw, [], new Date(stampedAtMs));
+      } finally {
+        await client.logout();
+      }
+      await waitFor(async () => (await agent.ledger.observations(a.id!)).length === 1, { timeoutMs: 15_000, what: 'the copy recorded' });
+      const probe = (await agent.ledger.getProbe(a.id!))!;
+      const kinds = (await agent.ledger.observations(a.id!)).map((o) => o.kind);
+      return { outcome: probe.outcome, kinds };
+    } finally {
+      await agent.stop();
+    }
+  };
+
+  it('with a 3 s grace it is a placement; with none, missing + late', { timeout: 120_000 }, async () => {
+    expect(await runWith('0s', './grace-none')).toEqual({ outcome: 'missing', kinds: ['late'] });
+    expect(await runWith('3s', './grace-3s')).toEqual({ outcome: 'inbox', kinds: ['first'] });
+  });
+});
+
+function parseGrace(s: string): number {
+  return Number(s.replace(/s$/, '')) * 1000;
+}
