@@ -73,8 +73,10 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * A seed the config marks plain on purpose: `secure: false` on a loopback host (a local IMAP
- * server, a test or a tunnel). Every provider preset is implicit TLS on 993, so both come from
- * the seed's own imap settings, never from a preset.
+ * server, a test or a tunnel). Every provider preset is implicit TLS on a public host, so both
+ * come from the seed's own imap settings, never from a preset. The port is not part of the rule
+ * (docs/deploy.md, "Logs"): the loaded config holds the seed's port or the preset's without
+ * saying which, and the two settings above already tell a seed's own choice.
  */
 export function plainOnPurpose(seed: SeedConfig): boolean {
   return !seed.imap.secure && isLoopbackHost(seed.imap.host);

@@ -2,8 +2,8 @@
  * Config reload of `seedwatch run` (a child process): SIGHUP with a valid new config makes it
  * take effect without a restart (same PID; a new path's series appear; counters continue from
  * the ledger); an invalid one is refused with the field named, and the agent keeps running on
- * the old one; POST /-/reload (http.reload) does the same over HTTP. Reload state is exported
- * as blackbox_exporter does.
+ * the old one; POST /-/reload (http.reload) does the same over HTTP, and without http.reload
+ * (the default) it is not there (404). Reload state is exported as blackbox_exporter does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,5 +128,39 @@ describe('config reload', () => {
     expect(out).toContain(join(dir, 'data'));
     // The first one is unharmed.
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).toBe(true);
+  });
+
+  it('without http.reload (the default), POST /-/reload answers 404 and reloads nothing; SIGHUP still does', { timeout: 60_000 }, async () => {
+    const reloads = () => output.split('config reloaded').length - 1;
+    const reloaded = (n: number, what: string) => waitFor(() => reloads() > n || undefined, { timeoutMs: 15_000, what, diagnostics: () => output });
+    const withoutReload = (paths: string[]) => {
+      const text = config(paths);
+      expect(text).toContain('http: { reload: true }\n');
+      return text.replace('http: { reload: true }\n', '');
+    };
+    let n = reloads();
+    writeFileSync(join(dir, 'seedwatch.yaml'), withoutReload(['peering']));
+    child.kill('SIGHUP');
+    await reloaded(n, 'the config without http.reload applied');
+
+    // A valid config with a new path is waiting in the file: the endpoint is gone, so nothing
+    // picks it up (a swap would follow a 200 within 100 ms).
+    writeFileSync(join(dir, 'seedwatch.yaml'), withoutReload(['peering', 'extra']));
+    n = reloads();
+    const res = await fetch(`http://127.0.0.1:${port}/-/reload`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'not found' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(reloads()).toBe(n);
+    expect(await metricsText()).not.toContain('path="extra"');
+    expect(child.exitCode).toBeNull();
+
+    // The same file through SIGHUP: it was valid all along.
+    child.kill('SIGHUP');
+    await waitFor(async () => ((await metricsText().catch(() => '')).includes('seedwatch_probes_sent_total{path="extra",seed="seed-1",provider="generic"} 0') ? true : undefined), {
+      timeoutMs: 15_000,
+      what: 'the new path exported after SIGHUP',
+      diagnostics: () => output,
+    });
   });
 });

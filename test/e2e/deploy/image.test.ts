@@ -6,9 +6,10 @@
  * SIGTERM with exit 0 (or 143), and a new container on the same volume still has the probes
  * of the first one.
  *
- * Cost: ~1 min warm (the imported base and the dependency stage are kept between runs, see
- * podman.ts); the very first run on a machine builds both (~5 min: debootstrap, apt-get of
- * the toolchain, better-sqlite3 compiled from source).
+ * Cost (docs/deploy.md, "Testing the image"): about 1–1.5 min warm (the imported base and the
+ * dependency stage are kept between runs, see podman.ts); the very first run on a machine
+ * builds both first (about 1.5 min for the base: debootstrap; about 4.5 min for the
+ * dependency stage: apt-get of the toolchain, better-sqlite3 compiled from source).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
