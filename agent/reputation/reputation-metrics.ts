@@ -15,7 +15,7 @@ export interface ReputationMetricsConfig {
   postmaster?: boolean;
 }
 
-/** SNDS filter result as the gauge value (DESIGN contract): GREEN 0, YELLOW 1, RED 2. */
+/** SNDS filter result as the gauge value (README, "Reputation per egress path"): GREEN 0, YELLOW 1, RED 2. */
 export const SNDS_FILTER_VALUE = { GREEN: 0, YELLOW: 1, RED: 2 } as const;
 
 const PI = ['path', 'ip'] as const;

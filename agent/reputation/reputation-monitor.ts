@@ -15,6 +15,7 @@ import type { SecretValue } from '../config/secret.js';
 import type { FetchLike } from '../auth/token-endpoint.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
+import { heloName } from '../send/helo-name.js';
 import { createResolver, type DnsResolver } from './dns-resolver.js';
 import { lookupDnsbl } from './dnsbl.js';
 import { checkFcrdns, heloMatches } from './fcrdns.js';
@@ -128,7 +129,12 @@ export class ReputationMonitor {
   private readonly pathOf = new Map<string, string>();
 
   private constructor(private readonly deps: ReputationDeps) {
-    this.pathIps = deps.config.paths.flatMap((p) => p.ips.map((ip) => ({ path: p.name, ip, ...(p.mx?.helo ? { helo: p.mx.helo } : {}) })));
+    // Direct-to-MX paths: the HELO name the sender really uses (configured or the default);
+    // relay paths: none of ours (the relay says its own name).
+    this.pathIps = deps.config.paths.flatMap((p) => {
+      const helo = p.mx ? heloName(p.mx) : undefined;
+      return p.ips.map((ip) => ({ path: p.name, ip, ...(helo !== undefined ? { helo } : {}) }));
+    });
     for (const { path, ip } of this.pathIps) if (!this.pathOf.has(ip)) this.pathOf.set(ip, path);
   }
 
@@ -356,7 +362,9 @@ export class ReputationMonitor {
     }
     for (const row of latestPerIp(res.rows).values()) {
       const path = this.pathOf.get(row.ip) ?? null;
-      byIp.set(row.ip, { ...row, path, blocked: false, fetchedAtMs: now });
+      // Blocked comes from ipStatus (below); until it answers, the last known answer stays.
+      const prev = byIp.get(row.ip);
+      byIp.set(row.ip, { ...row, path, blocked: prev?.blocked ?? null, ...(prev?.blockedReason ? { blockedReason: prev.blockedReason } : {}), fetchedAtMs: now });
       const labels = { path: path ?? '', ip: row.ip };
       metrics.sndsFilter?.set(labels, SNDS_FILTER_VALUE[row.filterResult]);
       if (row.complaintRate !== null) metrics.sndsComplaintRate?.set(labels, row.complaintRate);
@@ -364,22 +372,29 @@ export class ReputationMonitor {
       metrics.sndsRecipients?.set(labels, row.recipients);
     }
     // Blocked: every IP SNDS reported and every IPv4 path IP (ipStatus lists blocked ranges only).
-    const ips = new Set([...byIp.keys(), ...this.pathIps.map((p) => p.ip).filter((ip) => !ip.includes(':'))]);
-    for (const ip of ips) {
-      const range = blockedBy(res.ranges, ip);
-      const entry = byIp.get(ip);
-      if (entry) byIp.set(ip, { ...entry, blocked: range !== undefined, ...(range ? { blockedReason: range.reason } : { blockedReason: undefined }) });
-      metrics.sndsBlocked?.set({ path: this.pathOf.get(ip) ?? '', ip }, range ? 1 : 0);
+    // A failed ipStatus read says nothing about blocking: gauges and entries keep their last answer.
+    const ranges = res.ranges;
+    if (ranges !== null) {
+      const ips = new Set([...byIp.keys(), ...this.pathIps.map((p) => p.ip).filter((ip) => !ip.includes(':'))]);
+      for (const ip of ips) {
+        const range = blockedBy(ranges, ip);
+        const entry = byIp.get(ip);
+        if (entry) byIp.set(ip, { ...entry, blocked: range !== undefined, ...(range ? { blockedReason: range.reason } : { blockedReason: undefined }) });
+        metrics.sndsBlocked?.set({ path: this.pathOf.get(ip) ?? '', ip }, range ? 1 : 0);
+      }
     }
+    if (res.ipStatusError) this.noteError('snds', res.ipStatusError.kind, res.ipStatusError.message);
     for (const m of res.malformed) this.noteError('snds', 'malformed_row', `SNDS ${m.feed} line ${m.line}: ${m.reason}`);
     this.snds = {
       ips: [...byIp.values()].sort((a, b) => (a.path ?? '\uffff').localeCompare(b.path ?? '\uffff') || a.ip.localeCompare(b.ip)) as SndsIpEntry[],
       malformed: res.malformed,
       history: pruneHistory(history, now),
       lastRunAtMs: now,
+      // The data feed was read: that is what "last success" of SNDS shows.
       lastSuccessAtMs: now,
+      ...(res.ipStatusError ? { error: { ...res.ipStatusError, atMs: now } } : {}),
     };
-    if (res.malformed.length === 0) this.succeeded('snds', now);
+    if (res.malformed.length === 0 && !res.ipStatusError) this.succeeded('snds', now);
     await this.save(STATE_KEYS.snds, this.snds);
   }
 

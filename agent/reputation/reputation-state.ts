@@ -55,7 +55,7 @@ export interface HygieneEntry {
   path: string;
   ip: string;
   fcrdns: { status: 'ok' | 'fail' | 'unknown'; ptr: string[]; confirmed: string[] };
-  /** Direct-to-MX paths with a HELO name only. */
+  /** Direct-to-MX paths only: the HELO name they send (mx.helo, else the default, send/helo-name.ts). */
   helo?: { name: string; ok: boolean | null };
   spf: { status: 'pass' | 'not_pass' | 'unknown'; result?: string; domain: string };
   checkedAtMs: number | null;
@@ -70,7 +70,8 @@ export interface HygieneState {
 export interface SndsIpEntry extends SndsRow {
   /** The path the IP belongs to, or null for IPs of the SNDS key that are no path's. */
   path: string | null;
-  blocked: boolean;
+  /** From ipStatus.aspx; null while it could not be read and no earlier answer is known. */
+  blocked: boolean | null;
   blockedReason?: string;
   fetchedAtMs: number;
 }

@@ -193,10 +193,25 @@ export function latestPerIp(rows: readonly SndsRow[]): Map<string, SndsRow> {
 }
 
 export type SndsFetch =
-  | { ok: true; rows: SndsRow[]; ranges: SndsBlockedRange[]; malformed: (MalformedLine & { feed: 'data' | 'ipStatus' })[] }
+  | {
+      ok: true;
+      rows: SndsRow[];
+      /** Null when ipStatus.aspx could not be read (`ipStatusError` says why): blocked is then unknown, not "no". */
+      ranges: SndsBlockedRange[] | null;
+      ipStatusError?: { kind: SourceErrorKind; message: string };
+      malformed: (MalformedLine & { feed: 'data' | 'ipStatus' })[];
+    }
   | { ok: false; kind: SourceErrorKind; message: string };
 
-/** `url` is the data.aspx URL; ipStatus.aspx is read from the same directory with the same key. */
+/** SNDS answers an HTML page (a sign-in or error page) with 200 when something is off. */
+const HTML_RE = /^\s*</;
+const HTML_MESSAGE = 'answered HTML instead of CSV (key not authorized for automated access?)';
+
+/**
+ * `url` is the data.aspx URL; ipStatus.aspx is read from the same directory with the same key.
+ * The data feed decides: when it fails, the whole fetch fails. When only ipStatus fails, the
+ * data rows are still returned (they are valid on their own) with the ipStatus error beside them.
+ */
 export async function fetchSnds(url: string, key: string, opts: Pick<HttpRequestOptions, 'timeoutMs' | 'fetch'> = {}): Promise<SndsFetch> {
   const dataUrl = new URL(url);
   dataUrl.searchParams.set('key', key);
@@ -205,17 +220,13 @@ export async function fetchSnds(url: string, key: string, opts: Pick<HttpRequest
   const common = { ...opts, secrets: [key], headers: { accept: 'text/csv, text/plain, */*' } };
   const [data, status] = await Promise.all([httpRequest(dataUrl.toString(), common), httpRequest(statusUrl.toString(), common)]);
   if (!data.ok) return { ok: false, kind: data.kind, message: `SNDS data: ${data.message}` };
-  if (!status.ok) return { ok: false, kind: status.kind, message: `SNDS ipStatus: ${status.message}` };
-  // SNDS answers an HTML page (a sign-in or error page) with 200 when something is off.
-  if (/^\s*</.test(data.text) || /^\s*</.test(status.text)) {
-    return { ok: false, kind: 'bad_response', message: 'SNDS answered HTML instead of CSV (key not authorized for automated access?)' };
-  }
+  if (HTML_RE.test(data.text)) return { ok: false, kind: 'bad_response', message: `SNDS data ${HTML_MESSAGE}` };
   const d = parseSndsData(data.text);
-  const s = parseSndsIpStatus(status.text);
-  return {
-    ok: true,
-    rows: d.rows,
-    ranges: s.ranges,
-    malformed: [...d.malformed.map((m) => ({ ...m, feed: 'data' as const })), ...s.malformed.map((m) => ({ ...m, feed: 'ipStatus' as const }))],
-  };
+  const dataMalformed = d.malformed.map((m) => ({ ...m, feed: 'data' as const }));
+  if (status.ok && !HTML_RE.test(status.text)) {
+    const s = parseSndsIpStatus(status.text);
+    return { ok: true, rows: d.rows, ranges: s.ranges, malformed: [...dataMalformed, ...s.malformed.map((m) => ({ ...m, feed: 'ipStatus' as const }))] };
+  }
+  const ipStatusError = status.ok ? { kind: 'bad_response' as const, message: `SNDS ipStatus ${HTML_MESSAGE}` } : { kind: status.kind, message: `SNDS ipStatus: ${status.message}` };
+  return { ok: true, rows: d.rows, ranges: null, ipStatusError, malformed: dataMalformed };
 }

@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import type { Resolver } from 'node:dns/promises';
 import type { PathConfig } from '../config/load-config.js';
+import { heloName } from './helo-name.js';
 import { classifySendError, type SmtpErrorLike } from './classify-send-error.js';
 import { parseSmtpReply } from './parse-smtp-reply.js';
 import type { PathVerifyResult, ProbeEnvelope, ProbePath, SendHooks, SendOutcome } from './probe-path.js';
@@ -33,7 +33,7 @@ export class MxPath implements ProbePath {
     this.name = cfg.name;
     this.resolver = createDnsResolver(deps.dnsServers);
     this.limiter = rateLimiter(cfg.rateLimit);
-    this.helo = cfg.mx.helo ?? hostname();
+    this.helo = heloName(cfg.mx);
   }
 
   private options(address: string, mxHost: string): SmtpOptions {

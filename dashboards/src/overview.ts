@@ -258,6 +258,8 @@ export function overviewDashboard(cfg: MixinConfig): DashboardBuilder {
         unit: 'short',
         min: 0,
         w: 12,
-      }),
+      })
+        // The TLS share is a ratio (0.999 = 99.9 %), the age a number of days: each unit gets its own axis.
+        .overrideByQuery('A', [{ id: 'unit', value: 'percentunit' }]),
     );
 }

@@ -125,7 +125,9 @@ export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
         min: 0,
         w: 12,
         h: 6,
-      }),
+      })
+        // The complaint rate is a ratio (0.001 = 0.1 %); trap hits are counts: Grafana gives each unit its own axis.
+        .overrideByQuery('A', [{ id: 'unit', value: 'percentunit' }]),
     )
     // One row per selected provider (Grafana repeats it), paths as series in each panel.
     .withRow(new RowBuilder('$provider').repeat('provider'))

@@ -8,7 +8,8 @@
  * transit. The unchanged agent reads the ingress IP of every copy; the mismatch is counted for
  * peering only (metrics, /api/probes/:id), real Prometheus evaluates the SHIPPED reputation rule
  * (windows and `for` shortened through dashboards/src/config.ts only) and real Alertmanager
- * delivers SeedwatchEgressMismatch for peering, never for transit.
+ * delivers SeedwatchEgressMismatch for peering, never for transit. The agent has no `reputation`
+ * block: its /metrics carries no series of any reputation source.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,8 @@ let prom: PrometheusServer;
 let am: AlertmanagerServer;
 let hook: WebhookReceiver;
 const mxClients: string[] = [];
+/** The client address of every connection that brought a peering probe to peering's relay. */
+const peeringClients: string[] = [];
 
 /** Forward a message to the MX over SMTP from `localAddress` (the IP the MX will record). */
 function forward(port: number, localAddress: string, envelope: { from: string; to: string[] }, raw: Buffer): Promise<void> {
@@ -74,7 +77,8 @@ beforeAll(async () => {
   // Peering's MTA, falling back to transit: it forwards from transit's source IP.
   fallbackRelay = await startRelay({
     name: 'peering',
-    script: async (_session, mail) => {
+    script: async (session, mail) => {
+      peeringClients.push(session.remoteAddress);
       await forward(mx.port, '127.0.0.3', { from: mail.from, to: mail.to }, mail.raw);
       return { code: 250 };
     },
@@ -116,6 +120,11 @@ describe('egress mismatch end to end', () => {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && !(fallbackRelay.messages.length > 0 && mx.messages.length > fallbackRelay.messages.length)) await new Promise((r) => setTimeout(r, 200));
     expect(fallbackRelay.messages.length).toBeGreaterThan(0);
+    // The peering path itself connected from its own IP (its localAddress) to its relay…
+    // (a probe can be mid-forward now: recorded here, not yet among the relay's messages)
+    expect(peeringClients.length).toBeGreaterThanOrEqual(fallbackRelay.messages.length);
+    expect(new Set(peeringClients)).toEqual(new Set(['127.0.0.2']));
+    // …and the MX saw every copy, peering's forwarded ones too, from transit's IP.
     expect(new Set(mxClients)).toEqual(new Set(['127.0.0.3']));
     expect(agent.config.paths.map((p) => [p.name, p.ips])).toEqual([
       ['peering', ['127.0.0.2']],
@@ -146,6 +155,18 @@ describe('egress mismatch end to end', () => {
     expect((await api(transit.id)).egress).toEqual({ pathIps: ['127.0.0.3'], ingressIp: '127.0.0.3', verdict: 'match' });
     expect((await api(peering.id)).observations[0].evidence).toMatchObject({ ingressIp: '127.0.0.3', ingressHop: MX_HOST });
   }, 40_000);
+
+  it('an agent without a reputation block exports no reputation series (absent config = no series)', async () => {
+    const res = await fetch(`${agent.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    // The scrape is the real one (the egress counters of the paths' ips are in it)…
+    expect(text).toMatch(/^seedwatch_egress_ip_mismatch_total\{path="peering"/m);
+    // …and no series of any reputation source: no DNSBL, SNDS, Postmaster, hygiene, source errors or freshness.
+    const reputation = text.split('\n').filter((l) => /^seedwatch_(dnsbl|snds|gmail_postmaster|path_fcrdns|path_spf|path_helo|reputation)_/.test(l));
+    expect(reputation).toEqual([]);
+    expect(text).not.toMatch(/^# (HELP|TYPE) seedwatch_(dnsbl|snds|gmail_postmaster|path_fcrdns|path_spf|path_helo|reputation)_/m);
+  });
 
   it('Prometheus evaluates the shipped rule and Alertmanager delivers SeedwatchEgressMismatch for peering, never for transit', async () => {
     await prom.waitForTargetsUp(30_000);

@@ -1,9 +1,10 @@
 /**
  * DNS hygiene of path IPs against a loopback authoritative DNS (dns2): forward-confirmed
  * reverse DNS (confirmed, a PTR that does not resolve back, no PTR), the HELO of a
- * direct-to-MX path, SPF of the probes' sender domain evaluated by mailauth (the IP included,
+ * direct-to-MX path (configured, and the default the sender uses when none is), SPF of the probes' sender domain evaluated by mailauth (the IP included,
  * not included, IPv6), and a SERVFAIL that stays an error instead of becoming a "no".
  */
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../agent/clock.js';
@@ -18,6 +19,8 @@ import { checkSpf } from '../../../agent/reputation/spf-check.js';
 import { reverseName, startLoopbackDns, type LoopbackDns } from './loopback-dns.js';
 
 const SPF = 'v=spf1 ip4:127.0.0.2 ip6:2001:db8::/32 -all';
+/** A direct-to-MX path without mx.helo says the machine's host name; its PTR is made to confirm it. */
+const HOST = hostname().toLowerCase();
 
 let dns: LoopbackDns;
 beforeAll(async () => {
@@ -35,6 +38,9 @@ beforeAll(async () => {
     [reverseName('2001:db8::25')]: { PTR: ['v6.example.test'] },
     'v6.example.test': { AAAA: ['2001:db8::25'] },
     'mail.example.test': { TXT: [SPF] },
+    // direct-to-MX without a configured HELO: the PTR of 127.0.0.6 is this machine's host name
+    [reverseName('127.0.0.6')]: { PTR: [HOST] },
+    [HOST]: { A: ['127.0.0.6'] },
   });
 });
 afterAll(async () => {
@@ -75,7 +81,7 @@ describe('checkFcrdns and checkSpf against the loopback DNS', () => {
 });
 
 describe('the hygiene source of the reputation monitor', () => {
-  it('exports FCrDNS, HELO and SPF per path IP; a SERVFAIL sets nothing and counts an error', async () => {
+  it('exports FCrDNS, HELO (configured or default) and SPF per path IP; a SERVFAIL sets nothing and counts an error', async () => {
     const yaml = `probe: { from: "Probe <probe@mail.example.test>" }
 dns: { servers: ["${dns.server}"] }
 reputation: { hygiene: { interval: 1h } }
@@ -83,6 +89,7 @@ paths:
   - { name: peering, smtp: { host: 127.0.0.1, port: 2525 }, ips: [127.0.0.2, "2001:db8::25"] }
   - { name: transit, mx: { localAddress: 127.0.0.3, helo: out-transit.example.test } }
   - { name: spare, smtp: { host: 127.0.0.1, port: 2526 }, ips: [127.0.0.4] }
+  - { name: direct, mx: { localAddress: 127.0.0.6 } }
 seeds:
   - { name: gmail-1, address: s@gmail.com, provider: gmail, imap: { user: u, password: { env: SW_PW } } }
 `;
@@ -119,6 +126,10 @@ seeds:
       expect(spare).toMatchObject({ fcrdns: { status: 'unknown' }, spf: { status: 'not_pass', result: 'fail' }, error: { kind: 'servfail' } });
       const transit = monitor.snapshot().hygiene!.entries.find((e) => e.path === 'transit')!;
       expect(transit).toMatchObject({ fcrdns: { status: 'fail', ptr: ['host-3.isp.test'] }, helo: { name: 'out-transit.example.test', ok: false } });
+      // No mx.helo: the check takes the name the sender says by default (the host name), not "relay".
+      expect(v('seedwatch_path_helo_ok{path="direct",ip="127.0.0.6"}')).toBe(1);
+      const direct = monitor.snapshot().hygiene!.entries.find((e) => e.path === 'direct')!;
+      expect(direct).toMatchObject({ fcrdns: { status: 'ok', confirmed: [HOST] }, helo: { name: hostname(), ok: true } });
     } finally {
       await monitor.stop();
       await ledger.close();
