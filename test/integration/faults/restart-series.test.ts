@@ -2,7 +2,8 @@
  * Every series of /metrics survives a restart at exactly its value: counters, histogram
  * buckets, `_sum` and `_count`, and the gauges that are facts of the ledger. An agent
  * (`seedwatch run`, a child process) probes for a few seconds into a real Dovecot through relays
- * that duplicate some probes and drop others, and is killed with SIGKILL mid-cycle; a watching
+ * that duplicate some probes, drop others, and cut some connections after DATA (ambiguous probes
+ * delivered twice), and is killed with SIGKILL mid-cycle; a watching
  * agent then resolves everything. Its exposition is compared with the one after a SIGTERM +
  * restart, and after a SIGKILL + restart: nothing happened in between, so not one sample may
  * differ (a `_sum` that reads 10.718999999999998 instead of 10.719 is a reset to Prometheus).
@@ -33,17 +34,23 @@ beforeAll(async () => {
   port = await freePort();
   dc = await startDovecot({ users: USERS });
   const lmtp = { host: '127.0.0.1', port: dc.lmtpPort };
-  // peering: every 3rd message delivered twice (duplicates); transit: every 3rd dropped (missing).
-  const relay = (name: string, copies: (seq: number) => number) =>
+  // peering: every 3rd message delivered twice (duplicates), and every 5th delivered twice but its
+  // connection cut after DATA with no reply (an ambiguous probe whose copies are evidence, never
+  // metrics); transit: every 3rd dropped (missing).
+  const relay = (name: string, copies: (seq: number) => number, cut: (seq: number) => boolean = () => false) =>
     startRelay({
       name,
       script: async (_s, mail) => {
         await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
-        for (let i = 0; i < copies(mail.seq); i++) await lmtpDeliver(lmtp, { from: mail.from, to: mail.to }, mail.raw);
-        return { code: 250 };
+        const n = cut(mail.seq) ? 2 : copies(mail.seq);
+        for (let i = 0; i < n; i++) await lmtpDeliver(lmtp, { from: mail.from, to: mail.to }, mail.raw);
+        return cut(mail.seq) ? 'drop' : { code: 250 };
       },
     });
-  const [peering, transit] = await Promise.all([relay('peering', (n) => (n % 3 === 2 ? 2 : 1)), relay('transit', (n) => (n % 3 === 2 ? 0 : 1))]);
+  const [peering, transit] = await Promise.all([
+    relay('peering', (n) => (n % 3 === 2 ? 2 : 1), (n) => n % 5 === 4),
+    relay('transit', (n) => (n % 3 === 2 ? 0 : 1)),
+  ]);
   relays = { peering, transit };
 });
 
@@ -109,12 +116,17 @@ describe('a restart changes no series', () => {
     const dupes = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM observations o JOIN probes p ON p.id = o.probe_id WHERE o.kind = 'duplicate' AND p.status = 'accepted'`)[0].n;
     const missing = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM probes WHERE status = 'accepted' AND outcome = 'missing'`)[0].n;
     const placed = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM probes WHERE status = 'accepted' AND outcome <> 'missing'`)[0].n;
+    const ambiguousCopies = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM observations o JOIN probes p ON p.id = o.probe_id WHERE p.status = 'ambiguous'`)[0].n;
+    const ambiguous = ledgerQuery<{ n: number }>(ledgerFile(), `SELECT COUNT(*) n FROM probes WHERE status = 'ambiguous' AND error_reason = 'ambiguous'`)[0].n;
     // The scenario really exercised what is compared.
+    expect(ambiguousCopies).toBeGreaterThan(1);
     expect(dupes).toBeGreaterThan(0);
     expect(missing).toBeGreaterThan(0);
     expect(placed).toBeGreaterThan(2);
     const text = [...before].map(([k, v]) => `${k} ${v}`).join('\n');
+    // Duplicates of ambiguous probes are not counted, live as after a restart (compared below).
     expect(metric(text, 'seedwatch_duplicates_total')).toBe(dupes);
+    expect(metric(text, 'seedwatch_probe_send_errors_total', { reason: 'ambiguous' })).toBe(ambiguous);
     expect(metric(text, 'seedwatch_placements_total', { placement: 'missing' })).toBe(missing);
     expect(metric(text, 'seedwatch_delivery_latency_seconds_count')).toBe(placed);
 

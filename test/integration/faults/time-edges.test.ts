@@ -85,9 +85,10 @@ function config() {
   );
 }
 
-async function start(): Promise<Agent> {
+/** `reconcileIntervalMs`: how often the started agent concludes deadlines (the daemon's: 10 s). */
+async function start(reconcileIntervalMs: number): Promise<Agent> {
   const cfg = config();
-  const agent = await startAgent({ config: { ...cfg, deadline: DEADLINE_S * 1000 }, env: { ...process.env, [PW_ENV]: PASSWORD }, logger: silentLogger(), schedule: false });
+  const agent = await startAgent({ config: { ...cfg, deadline: DEADLINE_S * 1000 }, env: { ...process.env, [PW_ENV]: PASSWORD }, logger: silentLogger(), schedule: false, reconcileIntervalMs });
   await waitFor(() => agent.readiness().ready, { timeoutMs: 20_000, what: 'agent ready' });
   return agent;
 }
@@ -115,8 +116,9 @@ describe('fates at the deadline edges are decided by timestamps alone', () => {
     };
     const deliveries = (ps: typeof planned) => ps.filter((p) => p.deliverAfterS !== null).map((p) => deliverAt(p.id, p.acceptedAtMs + p.deliverAfterS! * 1000));
 
-    // Cycle 1, agent running. Deliveries are timed against each probe's own accept.
-    let agent = await start();
+    // Cycle 1, agent running, its reconciler never ticking (an hour): whatever the copies'
+    // fates are, no deadline pass decides them. Deliveries are timed against each probe's accept.
+    let agent = await start(3_600_000);
     const c1 = await cycle(agent, 1);
     await Promise.all(deliveries(c1));
     await waitFor(() => ledgerQuery<{ n: number }>(join(dir, 'data/ledger.sqlite'), `SELECT COUNT(*) n FROM observations`)[0].n === 3, { timeoutMs: 15_000, what: 'cycle 1 copies recorded' });
@@ -128,7 +130,8 @@ describe('fates at the deadline edges are decided by timestamps alone', () => {
     await sleepUntil(t1 + 1_000);
     await agent.stop();
     await sleepUntil(t1 + (DEADLINE_S + 3) * 1000);
-    agent = await start();
+    // Restarted with a reconciler every second: it concludes cycle 1's never-delivered probe too.
+    agent = await start(1_000);
     await Promise.all(pending);
     try {
       // Every planned copy recorded, and every never-delivered probe concluded missing (the
