@@ -149,7 +149,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const fleet: Fleet =
     fleetMode && ledger instanceof PostgresLedger
       ? new PostgresFleet({ pool: await ledger.pool(), agent: config.agent.name, seeds: seedNames, log: logger })
-      : soloFleet(config.agent.name, seedNames);
+      : soloFleet(config.agent.name, seedNames, clock);
 
   const watchers = watchAll({
     seeds: config.seeds,

@@ -3,6 +3,7 @@
  * (the SQLite default) holds every seed and sends everything (`soloFleet`); agents sharing a
  * PostgreSQL ledger coordinate through it (`postgres-fleet.ts`).
  */
+import type { Clock } from '../clock.js';
 
 export interface FleetAgent {
   name: string;
@@ -40,8 +41,8 @@ export interface Fleet {
   view(): FleetView;
 }
 
-/** One agent, no coordination: every seed is ours, every claim succeeds. */
-export function soloFleet(agent: string, seeds: readonly string[]): Fleet {
+/** One agent, no coordination: every seed is ours, every claim succeeds. Its heartbeat is now, on the agent's clock. */
+export function soloFleet(agent: string, seeds: readonly string[], clock: Clock): Fleet {
   const all = new Set(seeds);
   return {
     agent,
@@ -52,7 +53,7 @@ export function soloFleet(agent: string, seeds: readonly string[]): Fleet {
     onChange() {},
     claim: async () => true,
     problem: () => null,
-    view: () => ({ mode: 'solo', agent, agents: [{ name: agent, heartbeatAtMs: Date.now(), seeds: [...all] }] }),
+    view: () => ({ mode: 'solo', agent, agents: [{ name: agent, heartbeatAtMs: clock.nowMs(), seeds: [...all] }] }),
   };
 }
 

@@ -126,7 +126,7 @@ export class Metrics {
       registers: reg,
     });
     this.duplicates = new Counter({ name: 'seedwatch_duplicates_total', help: 'Copies of a probe beyond the first.', labelNames: PSP, registers: reg });
-    this.late = new Counter({ name: 'seedwatch_late_arrivals_total', help: 'Probes seen after their deadline (already counted missing).', labelNames: PSP, registers: reg });
+    this.late = new Counter({ name: 'seedwatch_late_arrivals_total', help: 'Probes whose first copy arrived (topmost Received, else INTERNALDATE) after their deadline; each is also counted missing.', labelNames: PSP, registers: reg });
     this.deliveryLatency = new ExactHistogram({
       name: 'seedwatch_delivery_latency_seconds',
       help: 'SMTP accept (t1, agent clock, ms) to arrival at the provider (topmost Received, else INTERNALDATE: whole seconds, taken as mid-second; +-0.5 s). First in-time copy only.',
@@ -136,7 +136,7 @@ export class Metrics {
     });
     this.detectionDelay = new ExactHistogram({
       name: 'seedwatch_detection_delay_seconds',
-      help: 'Arrival in the mailbox (INTERNALDATE: whole seconds, taken as mid-second; +-0.5 s) to announced to the agent (IDLE EXISTS or the scan that found it, agent clock, ms). Every copy.',
+      help: 'Arrival in the mailbox (INTERNALDATE, else the topmost Received: whole seconds, taken as mid-second; +-0.5 s) to announced to the agent (IDLE EXISTS or the scan that found it, agent clock, ms). Every copy.',
       labelNames: PSP,
       buckets: DETECTION_DELAY_BUCKETS,
       registers: reg,
