@@ -5,9 +5,10 @@
  * same Dovecot. Prints the targets of issue 18 with the figures that answer them, the full
  * table and the ratios, with the date, the machine and its load; asserts nothing.
  *
- *   node dist/bench/run.js [--sizes 10,100,500] [--short] [--json FILE] [--no-baseline]
+ *   node dist/bench/run.js [--sizes 10,100,500] [--short] [--json FILE] [--no-baseline] [--no-fleet]
  *                          [diagnostics: see bench/diagnostics.ts]
  *   node dist/bench/run.js --load [--minutes 10] [--seeds 500]
+ *   node dist/bench/run.js --fleet [--seeds 1000] [--period 30] [--cycles 2]
  *
  * The agent runs as a child process (`node bin/seedwatch.js run`, exactly what users run, at
  * the default log level) so that /proc gives its own CPU time and peak RSS, untouched by the
@@ -21,7 +22,10 @@
  *      state: sending, watching, and the idle time between cycles) and over the first hour
  *      (start-up and first cycle as measured, the rest at the steady rate), peak RSS;
  *   C. the baseline poller (own process) fed as many probes over LMTP, at random moments.
- * `--load` runs bench/load.ts instead (500 seeds, a cycle every minute, 10 minutes).
+ * A full run (not --short) ends with the fleet phase (bench/fleet-bench.ts: 2 agents sharing
+ * 1,000 seeds on one PostgreSQL against 1 agent with 500 on SQLite); --no-fleet leaves it out,
+ * --fleet runs it alone. `--load` runs bench/load.ts instead (500 seeds, a cycle every minute,
+ * 10 minutes).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -566,6 +570,20 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       results.push(await benchSize(n, short, undefined, { baseline: !process.argv.includes('--no-baseline') }));
       process.stderr.write(`RESULT ${JSON.stringify(results[results.length - 1])}\n`);
     }
+    // The fleet phase (2 agents sharing 1,000 seeds on one PostgreSQL vs 1 agent with 500) is
+    // part of the full run; --no-fleet leaves it out, --fleet runs it alone.
+    const withFleet = !short && !process.argv.includes('--no-fleet');
+    let fleet: Awaited<ReturnType<typeof import('./fleet-bench.js').runFleetBench>> | null = null;
+    let fleetText = '';
+    if (withFleet) {
+      const { runFleetBench, fleetTable } = await import('./fleet-bench.js');
+      try {
+        fleet = await runFleetBench({ seeds: 1000, agents: 2, periodS: 30, cycles: 2 });
+        fleetText = `seedwatch fleet bench\n\n${fleetTable(fleet)}\n`;
+      } catch (err) {
+        fleetText = `seedwatch fleet bench: failed: ${(err as Error).message}\n`;
+      }
+    }
     const loads = results.flatMap((r) => r.load);
     process.stdout.write(
       [
@@ -578,9 +596,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
         '',
         table(results),
         '',
+        ...(withFleet ? [fleetText] : []),
       ].join('\n'),
     );
-    if (argValue('--json')) writeFileSync(argValue('--json')!, JSON.stringify({ startedAt, machine: machineInfo(), results }, null, 2));
+    if (argValue('--json')) writeFileSync(argValue('--json')!, JSON.stringify({ startedAt, machine: machineInfo(), results, fleet }, null, 2));
   }
   process.exit(0);
 }
