@@ -2,17 +2,9 @@ import { parseDuration, formatDuration } from '../config/duration.js';
 import { ConfigError } from '../config/load-config.js';
 import { EXIT_ERROR, EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
 import type { ProbeRow } from '../ledger/ledger.js';
-import { comparePaths, placementMatrix, rateOf, type MatrixCell, type PathComparison } from '../domain/placement-matrix.js';
-import { MIN_PROBES_FOR_SHARE, wilsonInterval, type ShareInterval } from '../domain/statistics.js';
-import {
-  evaluateThresholds,
-  parseThresholds,
-  THRESHOLD_KEYS,
-  ThresholdError,
-  type Threshold,
-  type ThresholdCheck,
-  type ThresholdKey,
-} from '../domain/thresholds.js';
+import { comparePaths, placementMatrix, RATE_KEYS, rateCounts, rateOf, type MatrixCell, type PathComparison, type RateKey } from '../domain/placement-matrix.js';
+import { wilsonInterval, type ShareInterval } from '../domain/statistics.js';
+import { evaluateThresholds, parseThresholds, ThresholdError, type Threshold, type ThresholdCheck } from '../domain/thresholds.js';
 import type { Outcome } from '../domain/vocabulary.js';
 import { createLogger } from '../log.js';
 import { describePathComparison, formatInterval, TOO_FEW_PROBES } from '../report/format.js';
@@ -28,12 +20,18 @@ export interface ProbeCell {
   path: string;
   probes: number;
   accepted: number;
-  counts: Record<ThresholdKey, number>;
-  shares: Record<ThresholdKey, number>;
+  /**
+   * Per outcome, send failures (`failed`), probes with a late copy (`late`) and probes that
+   * arrived more than once (`duplicate`): the count behind each share.
+   */
+  counts: Record<RateKey, number>;
+  /** counts over their denominator: accepted probes (all resolved once the wait is over), all probes for `failed`. */
+  shares: Record<RateKey, number>;
   /** 95 % Wilson interval of each share (null without a denominator). */
-  intervals: Record<ThresholdKey, ShareInterval | null>;
-  /** Fewer accepted probes than the minimum: the table shows shares without intervals. */
+  intervals: Record<RateKey, ShareInterval | null>;
+  /** Fewer resolved probes than the minimum (the matrix's flag): the table shows shares without intervals. */
   tooFewProbes: boolean;
+  /** Copies beyond the first (as seedwatch_duplicates_total counts them). */
   duplicates: number;
   latencyP50Seconds: number | null;
   latencyP95Seconds: number | null;
@@ -51,13 +49,14 @@ export interface ProbeReport {
 }
 
 /**
- * The JSON and table shape of one cell (stable since the first release): every threshold key
- * with a count and a share, 0 when there is no denominator. The numbers are the matrix's.
+ * The JSON and table shape of one cell (the first release's keys kept; late and duplicate
+ * added): every rate key with a count and a share, 0 when there is no denominator. The numbers
+ * are the matrix's.
  */
 function probeCell(c: MatrixCell): ProbeCell {
-  const counts = { ...c.counts, failed: c.sendErrors };
-  const shares = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, rateOf(c, k) ?? 0])) as Record<ThresholdKey, number>;
-  const intervals = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, c.intervals[k]])) as Record<ThresholdKey, ShareInterval | null>;
+  const counts = Object.fromEntries(RATE_KEYS.map((k) => [k, rateCounts(c, k).count])) as Record<RateKey, number>;
+  const shares = Object.fromEntries(RATE_KEYS.map((k) => [k, rateOf(c, k) ?? 0])) as Record<RateKey, number>;
+  const intervals = Object.fromEntries(RATE_KEYS.map((k) => [k, c.intervals[k]])) as Record<RateKey, ShareInterval | null>;
   return {
     provider: c.provider, path: c.path, probes: c.probes, accepted: c.accepted, counts, shares, intervals, tooFewProbes: c.tooFewProbes,
     duplicates: c.duplicates,
@@ -65,8 +64,19 @@ function probeCell(c: MatrixCell): ProbeCell {
   };
 }
 
-/** Build the table of one cycle. Probes not seen within the wait count as missing. */
-export function buildProbeReport(rows: ProbeRow[], latency: Map<string, number | null>, thresholds: Threshold[], waitedSeconds: number, cycleId: string | null): ProbeReport {
+/**
+ * Build the table of one cycle. Probes not seen within the wait count as missing. `latency`
+ * and `late` (ids of probes with a copy after their deadline) are the ledger's probe facts,
+ * which a ProbeRow does not carry.
+ */
+export function buildProbeReport(
+  rows: ProbeRow[],
+  latency: ReadonlyMap<string, number | null>,
+  thresholds: Threshold[],
+  waitedSeconds: number,
+  cycleId: string | null,
+  late: ReadonlySet<string> = new Set(),
+): ProbeReport {
   const probes: ProbeReport['probes'] = rows.map((r) => ({
     id: r.id, path: r.path, seed: r.seed, provider: r.provider, status: r.status,
     smtp: r.smtpCode != null ? `${r.smtpCode}${r.smtpEnhanced ? ' ' + r.smtpEnhanced : ''}` : null,
@@ -75,7 +85,7 @@ export function buildProbeReport(rows: ProbeRow[], latency: Map<string, number |
   }));
   // The wait is over: the window is closed (unseen = missing, still sending = failed).
   const matrix = placementMatrix(
-    rows.map((r) => ({ ...r, deliveryLatencySeconds: latency.get(r.id) ?? null })),
+    rows.map((r) => ({ ...r, deliveryLatencySeconds: latency.get(r.id) ?? null, late: late.has(r.id) })),
     { closed: true },
   );
   const checks = evaluateThresholds(matrix, thresholds);
@@ -96,21 +106,26 @@ function notSentRow(p: { id?: string | null; path: string; seed: string; provide
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 const secs = (x: number | null) => (x == null ? '-' : x < 10 ? `${x.toFixed(1)}s` : `${Math.round(x)}s`);
 
-/** A share, with its 95 % interval once there are enough probes behind it: "12.5% (3.5–31%)". */
-function shareText(share: number, iv: ShareInterval | null, n: number): string {
-  return n >= MIN_PROBES_FOR_SHARE && iv ? `${pct(share)} (${formatInterval(iv)})` : pct(share);
+/**
+ * A share with its 95 % interval, "12.5% (4.3–31%)" (3 of 24); the bare share when the cell has
+ * too few probes — the matrix's tooFewProbes, the same flag as the row's "too few probes" tag,
+ * so a row never shows intervals and that tag together.
+ */
+function shareText(share: number, iv: ShareInterval | null, tooFew: boolean): string {
+  return !tooFew && iv ? `${pct(share)} (${formatInterval(iv)})` : pct(share);
 }
 
 export function renderProbeTable(r: ProbeReport): string {
   const table = formatTable(
-    ['provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'other', 'missing', 'failed', 'dup', 'p50', 'p95', ''],
+    ['provider', 'path', 'probes', 'inbox', 'spam', 'tabs', 'other', 'missing', 'failed', 'late', 'dup', 'p50', 'p95', ''],
     r.cells.map((c) => {
-      const s = (k: ThresholdKey) => shareText(c.shares[k], c.intervals[k], k === 'failed' ? c.probes : c.accepted);
+      const s = (k: RateKey) => shareText(c.shares[k], c.intervals[k], c.tooFewProbes);
+      // The four Gmail tabs as one column: their summed count over the same denominator.
       const tabs = c.counts.promotions + c.counts.social + c.counts.updates + c.counts.forums;
       return [
         c.provider, c.path, String(c.probes), s('inbox'), s('spam'),
-        shareText(c.shares.promotions + c.shares.social + c.shares.updates + c.shares.forums, wilsonInterval(tabs, c.accepted), c.accepted),
-        s('other'), s('missing'), s('failed'), String(c.duplicates), secs(c.latencyP50Seconds), secs(c.latencyP95Seconds),
+        shareText(c.shares.promotions + c.shares.social + c.shares.updates + c.shares.forums, wilsonInterval(tabs, c.accepted), c.tooFewProbes),
+        s('other'), s('missing'), s('failed'), s('late'), s('duplicate'), secs(c.latencyP50Seconds), secs(c.latencyP95Seconds),
         c.tooFewProbes ? TOO_FEW_PROBES : '',
       ];
     }),
@@ -189,8 +204,10 @@ export async function probeCommand(opts: { config: string; json?: boolean; wait?
     // Probes that could not even be sent (bad template, broken path) have no ledger row; they
     // still count, as failed, so a broken path cannot vanish from the go/no-go table.
     for (const p of cycle.probes.filter((x) => x.row === null)) rows.push(notSentRow(p, cycle.cycleId));
-    const latency = new Map((await cycleFacts()).map((f) => [f.id, f.deliveryLatencySeconds]));
-    const report = buildProbeReport(rows, latency, thresholds, (Date.now() - started) / 1000, cycle.cycleId);
+    const facts = await cycleFacts();
+    const latency = new Map(facts.map((f) => [f.id, f.deliveryLatencySeconds]));
+    const late = new Set(facts.filter((f) => f.late).map((f) => f.id));
+    const report = buildProbeReport(rows, latency, thresholds, (Date.now() - started) / 1000, cycle.cycleId, late);
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderProbeTable(report));
     return report.ok ? EXIT_OK : EXIT_FAILED;
   } catch (err) {

@@ -284,7 +284,7 @@ export interface ShareComparison {
   /** Two-sided p-value: Fisher's exact test for small counts, else the z-test. */
   p: number;
   method: 'fisher' | 'z';
-  /** p below DEFAULT_ALPHA (0.05). */
+  /** p below DEFAULT_ALPHA (0.05): the test's verdict alone (the interval may still span 0). */
   significant: boolean;
 }
 
@@ -294,6 +294,37 @@ export function compareShares(k1: number, n1: number, k2: number, n2: number): S
   const t = twoProportionTest(k1, n1, k2, n2);
   if (d === null || t === null) return null;
   return { diff: d.diff, low: d.low, high: d.high, p: t.p, method: t.method, significant: t.p < DEFAULT_ALPHA };
+}
+
+/**
+ * One rate of a group in a window against the same group in the window before it (the weekly
+ * report's week over week, the status page's hour and day over the previous one): current
+ * minus previous, with the interval and p-value of compareShares. Null when either window
+ * has no denominator.
+ */
+export function windowChange(current: CellStats, previous: CellStats, key: RateKey): ShareComparison | null {
+  const x = rateCounts(current, key);
+  const y = rateCounts(previous, key);
+  return compareShares(x.count, x.of, y.count, y.of);
+}
+
+/**
+ * How a path stands against its provider's best path.
+ * - 'worse': the test and the interval agree — p < 0.05 and the 95 % interval of the
+ *   difference lies above 0;
+ * - 'unclear': only one of them sees a difference. They are different methods (Fisher's or the
+ *   z-test against Newcombe's interval) and can disagree near the line: 4/10 against 0/10 has
+ *   the interval 3.8–68.7 points but Fisher's p = 0.087; 9/27 against 3/27 has p = 0.0495 but
+ *   the interval −0.2 to +42.4 points. Neither "worse" nor "the same" is true to both;
+ * - 'indistinguishable': neither sees one.
+ */
+export type PathVerdict = 'worse' | 'unclear' | 'indistinguishable';
+
+/** The verdict of one comparison with the best path (diff = this path's share − the best's). */
+export function pathVerdict(c: Pick<ShareComparison, 'diff' | 'low' | 'significant'>): PathVerdict {
+  if (c.diff <= 0) return 'indistinguishable';
+  if (c.significant && c.low > 0) return 'worse';
+  return c.significant || c.low > 0 ? 'unclear' : 'indistinguishable';
 }
 
 /** One path of a provider against the provider's best path for a rate (spam by default). */
@@ -308,8 +339,9 @@ export interface PathComparison extends ShareComparison {
   bestPath: string;
   bestShare: number;
   bestN: number;
-  /** Significantly worse than the best path: p < 0.05 and a higher share. */
+  /** verdict === 'worse': the test and the interval agree that this path lands in spam more. */
   worse: boolean;
+  verdict: PathVerdict;
 }
 
 /**
@@ -328,10 +360,11 @@ export function comparePaths(cells: readonly MatrixCell[], key: RateKey = 'spam'
     for (const x of rest) {
       const c = compareShares(x.count, x.of, best.count, best.of);
       if (c === null) continue;
+      const verdict = pathVerdict(c);
       out.push({
         provider: x.cell.provider, key, path: x.cell.path, share: x.share, n: x.of,
         bestPath: best.cell.path, bestShare: best.share, bestN: best.of,
-        ...c, worse: c.significant && c.diff > 0,
+        ...c, worse: verdict === 'worse', verdict,
       });
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Reads what the status page shows from the ledger (the only I/O of the page): the placement
- * matrix for the last hour and day, the latest probes with their first copy's evidence, and
- * the mailbox health the watchers report.
+ * matrix for the last hour and day and for the hour and day before them (the changes the page
+ * marks), the latest probes with their first copy's evidence, and the mailbox health the
+ * watchers report.
  */
 import type { Clock } from '../clock.js';
 import type { FleetView } from '../fleet/fleet.js';
@@ -21,10 +22,18 @@ export interface ProbeWithEvidence {
   observations: ObservationRow[];
 }
 
+/** One window of the page: its matrix, and the matrix of the window of the same length before it. */
+export interface StatusWindow {
+  sinceMs: number;
+  cells: MatrixCell[];
+  /** [sinceMs − length, sinceMs): what the change column compares with (absent: not shown). */
+  previousCells?: MatrixCell[];
+}
+
 export interface StatusData {
   nowMs: number;
-  hour: { sinceMs: number; cells: MatrixCell[] };
-  day: { sinceMs: number; cells: MatrixCell[] };
+  hour: StatusWindow;
+  day: StatusWindow;
   latest: ProbeWithEvidence[];
   mailboxes: MailboxHealth[];
   /** What the reputation sources found (null or absent: none configured). */
@@ -51,18 +60,27 @@ export interface StatusDeps {
 
 export async function loadStatusData(deps: StatusDeps): Promise<StatusData> {
   const nowMs = deps.clock.nowMs();
-  // Same window as /api/summary: [now - w, now], so the page and the API agree.
-  const [hourFacts, dayFacts, latest] = await Promise.all([
-    deps.ledger.probeFacts(nowMs - HOUR_MS, nowMs + 1),
-    deps.ledger.probeFacts(nowMs - DAY_MS, nowMs + 1),
+  // One read of two days holds all four windows (each is a slice of it by creation time).
+  const [facts, latest] = await Promise.all([
+    deps.ledger.probeFacts(nowMs - 2 * DAY_MS, nowMs + 1),
     deps.ledger.listProbes({ untilMs: nowMs + 1, limit: LATEST_PROBES }),
   ]);
+  // Same window as /api/summary: [now - w, now], so the page and the API agree; the previous
+  // window is the one of the same length before it, [now - 2w, now - w).
+  const windowOf = (lengthMs: number): StatusWindow => {
+    const sinceMs = nowMs - lengthMs;
+    return {
+      sinceMs,
+      cells: placementMatrix(facts.filter((f) => f.createdAtMs >= sinceMs)),
+      previousCells: placementMatrix(facts.filter((f) => f.createdAtMs >= sinceMs - lengthMs && f.createdAtMs < sinceMs)),
+    };
+  };
   const withEvidence = await Promise.all(latest.map(async (probe) => ({ probe, observations: await deps.ledger.observations(probe.id) })));
   const mailboxes = [...deps.mailboxes()].sort((a, b) => a.seed.localeCompare(b.seed));
   return {
     nowMs,
-    hour: { sinceMs: nowMs - HOUR_MS, cells: placementMatrix(hourFacts) },
-    day: { sinceMs: nowMs - DAY_MS, cells: placementMatrix(dayFacts) },
+    hour: windowOf(HOUR_MS),
+    day: windowOf(DAY_MS),
     latest: withEvidence,
     mailboxes,
     reputation: deps.reputation?.() ?? null,

@@ -4,15 +4,14 @@
  * Pure: StatusData in, HTML out. Everything from a mail header (subject, verdicts, Microsoft
  * stamps, folder names) or a remote server (SMTP replies, IMAP errors) is escaped by html``.
  */
-import { comparePaths, matrixTotal, resolvableDifferences, type MatrixCell } from '../domain/placement-matrix.js';
+import { cellKey, comparePaths, matrixTotal, resolvableDifferences, windowChange, type MatrixCell } from '../domain/placement-matrix.js';
 import type { FleetView } from '../fleet/fleet.js';
 import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
 import { formatAgo, formatInterval, formatPercent, formatPp, formatSeconds, formatUtc, formatUtcTime, TOO_FEW_PROBES } from '../report/format.js';
 import { html, rawHtml, type SafeHtml } from '../report/html.js';
 import { BASE_CSS } from '../report/style.js';
-import { tabsSummary } from '../report/weekly-markdown.js';
-import { badShareClass, comparisonItem, inboxClass, probesWithNote, shareWithInterval } from '../report/weekly-html.js';
-import type { ProbeWithEvidence, StatusData } from './status-data.js';
+import { badShareClass, changeTd, comparisonItem, inboxClass, probesWithNote, shareWithInterval, tabsTd } from '../report/weekly-html.js';
+import type { ProbeWithEvidence, StatusData, StatusWindow } from './status-data.js';
 import { egressVerdict } from '../analyze/ingress-ip.js';
 import { renderReputationBlock, summarizeEgress } from './reputation-block.js';
 
@@ -58,16 +57,35 @@ function card(label: string, value: string, cls: string, detail: string, key: st
   return html`<div class="card" data-card="${key}"><div class="label">${label}</div><div class="value ${cls}">${value}</div><div class="detail">${detail}</div></div>`;
 }
 
-function matrix(cells: MatrixCell[], nowMs: number, id: string): SafeHtml {
+/**
+ * A row's Δ spam: the change of its spam share against the window of the same length before
+ * (the weekly report's week-over-week test, windowChange), * where significant; "–" when either
+ * window resolved nothing.
+ */
+function spamChange(c: MatrixCell, previous: ReadonlyMap<string, MatrixCell> | null): SafeHtml | '' {
+  if (previous === null) return '';
+  const before = previous.get(cellKey(c));
+  const t = before ? windowChange(c, before, 'spam') : null;
+  return changeTd(t ? t.diff * 100 : null, t, 'd-spam', false);
+}
+
+function matrix(w: StatusWindow, nowMs: number, id: string, before: string): SafeHtml {
+  const cells = w.cells;
   if (cells.length === 0) return html`<p class="muted" id="${id}">No probes in this window.</p>`;
+  const previous = w.previousCells ? new Map(w.previousCells.map((c) => [cellKey(c), c])) : null;
   const rows = cells.map((c) => {
     const a = c.authFailures;
-    const tabs = html`<td data-k="tabs" class="${tabsSummary(c) === '–' ? 'muted' : ''}">${tabsSummary(c)}</td>`;
-    return html`<tr data-row="${c.provider}|${c.path}"><td class="l"><b>${c.provider}</b></td><td class="l">${c.path}</td><td data-k="probes">${probesWithNote(c.probes, c.tooFewProbes)}</td><td data-k="inbox" class="${inboxClass(c.shares.inbox)}">${shareWithInterval(c.shares.inbox, c.intervals.inbox, c.tooFewProbes)}</td><td data-k="spam" class="${badShareClass(c.shares.spam)}">${shareWithInterval(c.shares.spam, c.intervals.spam, c.tooFewProbes)}</td>${tabs}<td data-k="missing" class="${badShareClass(c.shares.missing)}">${shareWithInterval(c.shares.missing, c.intervals.missing, c.tooFewProbes)}</td><td data-k="inflight" class="muted">${c.inFlight}</td><td data-k="duplicates" class="${c.duplicates ? 'warn' : 'muted'}">${c.duplicates}</td><td data-k="late" class="${c.late ? 'warn' : 'muted'}">${c.late}</td><td data-k="p95">${formatSeconds(c.latencyP95Seconds)}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td><td data-k="last" class="l" title="${formatUtc(c.lastProbeAtMs)}">${formatAgo(c.lastProbeAtMs, nowMs)}</td></tr>`;
+    const few = c.tooFewProbes;
+    // Late and duplicate are rates of the resolved probes, with intervals as every share; the
+    // counts behind them are in the hover text.
+    const dupTitle = `${c.duplicatedProbes} of ${c.resolved} resolved probes arrived more than once (${c.duplicates} extra copies)`;
+    const lateTitle = `${c.late} of ${c.resolved} resolved probes had a copy after the deadline`;
+    return html`<tr data-row="${c.provider}|${c.path}"><td class="l"><b>${c.provider}</b></td><td class="l">${c.path}</td><td data-k="probes">${probesWithNote(c.probes, few)}</td><td data-k="inbox" class="${inboxClass(c.shares.inbox)}">${shareWithInterval(c.shares.inbox, c.intervals.inbox, few)}</td><td data-k="spam" class="${badShareClass(c.shares.spam)}">${shareWithInterval(c.shares.spam, c.intervals.spam, few)}</td>${spamChange(c, previous)}${tabsTd(c)}<td data-k="missing" class="${badShareClass(c.shares.missing)}">${shareWithInterval(c.shares.missing, c.intervals.missing, few)}</td><td data-k="inflight" class="muted">${c.inFlight}</td><td data-k="duplicate" class="${badShareClass(c.duplicateShare)}" title="${dupTitle}">${shareWithInterval(c.duplicateShare, c.intervals.duplicate, few)}</td><td data-k="late" class="${badShareClass(c.lateShare)}" title="${lateTitle}">${shareWithInterval(c.lateShare, c.intervals.late, few)}</td><td data-k="p95">${formatSeconds(c.latencyP95Seconds)}</td><td data-k="auth" class="${a.spf + a.dkim + a.dmarc ? 'bad' : 'muted'}">${a.spf} / ${a.dkim} / ${a.dmarc}</td><td data-k="errors" class="${c.sendErrors ? 'bad' : 'muted'}">${c.sendErrors}</td><td data-k="last" class="l" title="${formatUtc(c.lastProbeAtMs)}">${formatAgo(c.lastProbeAtMs, nowMs)}</td></tr>`;
   });
   const compared = comparePaths(cells);
   const comparisons = compared.length ? html`<ul class="plain compare" id="${id}-compare">${compared.map(comparisonItem)}</ul>` : '';
-  return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th><th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th>dup.</th><th>late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>${comparisons}`;
+  const changeHead = previous ? html`<th title="spam share against ${before}, in points; * where the change is significant (p &lt; 0.05); hover for its 95 % interval">Δ spam</th>` : '';
+  return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th>${changeHead}<th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th title="share of resolved probes that arrived more than once">dup.</th><th title="share of resolved probes with a copy after the deadline">late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>${comparisons}`;
 }
 
 /**
@@ -189,15 +207,15 @@ export function renderStatusPage(d: StatusData, opts: StatusPageOptions = {}): s
 <main>
 <p class="muted" id="updated">Updated ${formatUtc(d.nowMs)} · refreshes every ${refresh} s</p>
 <section><div class="cards">${cards}</div></section>
-<section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes with their 95 % intervals; paths compared on spam share</span></h2>${matrix(d.hour.cells, d.nowMs, 'matrix-hour')}</section>
-<section><h2>Placement, last 24 hours</h2>${matrix(d.day.cells, d.nowMs, 'matrix-day')}${resolvable(d.day.cells)}</section>
+<section><h2>Placement, last hour <span class="hint">provider × path; shares of resolved probes with their 95 % intervals; Δ spam against the hour before, * where significant; paths compared on spam share</span></h2>${matrix(d.hour, d.nowMs, 'matrix-hour', 'the hour before')}</section>
+<section><h2>Placement, last 24 hours <span class="hint">Δ spam against the 24 hours before</span></h2>${matrix(d.day, d.nowMs, 'matrix-day', 'the 24 hours before')}${resolvable(d.day.cells)}</section>
 ${renderReputationBlock(d.reputation ?? null, summarizeEgress(d.latest, d.egressIps ?? {}), d.nowMs)}
 <section><h2>Latest probes <span class="hint">evidence of the first copy; times UTC (hover for milliseconds and the offset from t1); the id links to the JSON</span></h2>
 ${d.latest.length === 0 ? html`<p class="muted">No probes yet.</p>` : html`<div class="table-wrap"><table id="probes"><thead><tr><th class="l">created</th><th class="l">probe</th><th class="l">path</th><th class="l">seed</th><th class="l">result</th><th class="l">folder</th><th class="l" title="the connecting IP recorded by the provider's ingress hop (first copy); red when it is not one of the path's ips">ingress IP</th><th class="l">SPF / DKIM / DMARC</th><th>SCL / BCL</th><th title="SMTP accept">t1 accepted</th><th title="topmost Received at the provider">t2 arrived</th><th title="IMAP INTERNALDATE">t3 internal</th><th title="seen by the agent">t4 observed</th><th>latency</th><th class="l">subject / error</th></tr></thead><tbody>${d.latest.map((x) => probeRow(x, d.nowMs, d.egressIps ?? {}))}</tbody></table></div>`}</section>
 ${d.fleet && d.fleet.mode === 'postgres' ? fleetSection(d.fleet, d.nowMs) : ''}
 <section><h2>Mailbox health</h2>${d.mailboxes.length === 0 ? html`<p class="muted">No mailboxes are watched by this agent.</p>` : html`<div class="table-wrap"><table id="mailboxes"><thead><tr><th class="l">seed</th><th class="l">provider</th><th class="l">IMAP</th><th class="l">last error</th></tr></thead><tbody>${mailboxRows}</tbody></table></div>`}</section>
 </main>
-<footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline); the range beside a share is its 95 % Wilson interval, where the true share lies with 95 % confidence given the probes seen (held back below ${MIN_PROBES_FOR_SHARE} probes: too few to say).</footer>
+<footer>Served by seedwatch from its ledger. Shares are of resolved probes (accepted, and seen or past their deadline); the range beside a share is its 95 % Wilson interval, where the true share lies with 95 % confidence given the probes seen (held back below ${MIN_PROBES_FOR_SHARE} probes: too few to say). A path is worse than its provider's best path when the two-sided test (p &lt; 0.05) and the 95 % interval of the difference (above 0) both say so; "may be worse" when only one does.</footer>
 <script${nonce}>${rawHtml(refreshScript(refresh))}</script>
 </body></html>
 `;

@@ -1,4 +1,5 @@
 /** Number and time formatting shared by the report renderers and the status page. */
+import type { PathVerdict } from '../domain/placement-matrix.js';
 
 /** A 0..1 share as a percentage with one decimal ("90.0%"); "–" when there is no denominator. */
 export function formatPercent(share: number | null | undefined): string {
@@ -55,13 +56,13 @@ function bound(v: number): string {
   return pc < 10 || pc > 90 ? pc.toFixed(1) : String(Math.round(pc));
 }
 
-/** A share's 95 % interval: "3.5–31%"; "–" when there is none. */
+/** A share's 95 % interval: "4.3–31%" (3 of 24); "–" when there is none. */
 export function formatInterval(iv: readonly [number, number] | null | undefined): string {
   if (!iv) return '–';
   return `${bound(iv[0])}–${bound(iv[1])}%`;
 }
 
-/** A share with its interval, "12.5% (3.5–31%)"; the bare share when there are too few probes. */
+/** A share with its interval, "12.5% (4.3–31%)" (3 of 24); the bare share when there are too few probes. */
 export function formatShareInterval(share: number | null | undefined, iv: readonly [number, number] | null | undefined, tooFew: boolean): string {
   if (share === null || share === undefined) return '–';
   return tooFew || !iv ? formatPercent(share) : `${formatPercent(share)} (${formatInterval(iv)})`;
@@ -94,8 +95,11 @@ export function describePathComparison(c: {
   low: number;
   high: number;
   p: number;
-  worse: boolean;
+  verdict: PathVerdict;
 }): string {
-  const verdict = c.worse ? `is worse than ${c.bestPath}` : `is not distinguishable from ${c.bestPath}`;
-  return `${c.path} ${verdict} for ${c.provider}: ${c.key} ${formatDiffInterval(c.diff, c.low, c.high)}, ${formatPValue(c.p)}`;
+  const v = c.verdict;
+  const verdict = v === 'worse' ? `is worse than ${c.bestPath}` : v === 'unclear' ? `may be worse than ${c.bestPath}` : `is not distinguishable from ${c.bestPath}`;
+  // Both numbers are printed: when they disagree, say so rather than pick one.
+  const note = v === 'unclear' ? ' (interval and test disagree)' : '';
+  return `${c.path} ${verdict} for ${c.provider}: ${c.key} ${formatDiffInterval(c.diff, c.low, c.high)}, ${formatPValue(c.p)}${note}`;
 }

@@ -19,8 +19,8 @@ import {
 import { html, rawHtml, type SafeHtml } from './html.js';
 import { BASE_CSS } from './style.js';
 import { lineChart, type ChartSeries } from './svg-chart.js';
-import { tabsSummary } from './weekly-markdown.js';
-import { rateOf, type PathComparison, type RateKey } from '../domain/placement-matrix.js';
+import { tabShares, type TabStats } from './weekly-markdown.js';
+import { rateOf, type PathComparison, type RateKey, type ShareComparison } from '../domain/placement-matrix.js';
 import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
 import type { ChangeKey, PeriodStats, WeeklyReport, WeeklyRow } from './weekly-report.js';
 import { reputationHtml } from './weekly-reputation-html.js';
@@ -48,16 +48,18 @@ export function badShareClass(share: number | null): string {
 
 /**
  * Δ of a share where up is good (inbox) or bad (spam, missing): coloured, and marked " *",
- * only when the week-over-week test says it is more than noise (p < 0.05); muted otherwise.
+ * only when the test says it is more than noise (p < 0.05); muted otherwise. `pp` is the
+ * change in points, `t` the same change tested (windowChange in placement-matrix.ts).
  */
-function changeCell(r: WeeklyRow, k: ChangeKey, upIsGood: boolean): SafeHtml {
-  const pp = r.changePp[k];
-  const t = r.changeTests[k];
-  const key = `d-${k}`;
+export function changeTd(pp: number | null, t: ShareComparison | null, key: string, upIsGood: boolean): SafeHtml {
   if (pp === null || !t) return html`<td class="muted" data-k="${key}">${formatPp(pp)}</td>`;
   const cls = !t.significant || Math.abs(pp) < 0.05 ? 'muted' : pp > 0 === upIsGood ? 'ok' : 'bad';
   const title = `${formatDiffInterval(t.diff, t.low, t.high)}, ${formatPValue(t.p)}${t.significant ? ': significant' : ': not significant'}`;
   return html`<td class="${cls}" data-k="${key}" data-sig="${t.significant ? 'yes' : 'no'}" title="${title}">${formatPp(pp)}${t.significant ? html`<span class="sig"> *</span>` : ''}</td>`;
+}
+
+function changeCell(r: WeeklyRow, k: ChangeKey, upIsGood: boolean): SafeHtml {
+  return changeTd(r.changePp[k], r.changeTests[k], `d-${k}`, upIsGood);
 }
 
 /** A share and, in a muted span, its 95 % interval (held back when there are too few probes). */
@@ -71,9 +73,17 @@ export function probesWithNote(probes: number, tooFew: boolean): SafeHtml {
   return tooFew ? html`${probes}<span class="few" title="fewer than ${MIN_PROBES_FOR_SHARE} resolved probes: shares shown without their intervals"> ${TOO_FEW_PROBES}</span>` : html`${probes}`;
 }
 
-/** One path against its provider's best path, as a list item (bad when significantly worse). */
+/** One path against its provider's best path, as a list item: bad when worse, warn when test and interval disagree. */
 export function comparisonItem(c: PathComparison): SafeHtml {
-  return html`<li data-compare="${c.provider}|${c.path}" class="${c.worse ? 'bad' : 'muted'}">${describePathComparison(c)}</li>`;
+  const cls = c.verdict === 'worse' ? 'bad' : c.verdict === 'unclear' ? 'warn' : 'muted';
+  return html`<li data-compare="${c.provider}|${c.path}" data-verdict="${c.verdict}" class="${cls}">${describePathComparison(c)}</li>`;
+}
+
+/** The tabs / other cell: each tab holding a probe with its share and interval (text as tabsSummary). */
+export function tabsTd(s: TabStats): SafeHtml {
+  const tabs = tabShares(s);
+  if (tabs.length === 0) return html`<td data-k="tabs" class="muted">–</td>`;
+  return html`<td data-k="tabs">${tabs.map((t, i) => html`${i ? ', ' : ''}${t.tab} ${shareWithInterval(t.share, t.interval, s.tooFewProbes)}`)}</td>`;
 }
 
 function shareCell(s: PeriodStats, key: RateKey, cls: string): SafeHtml {
@@ -85,7 +95,7 @@ function statsCells(s: PeriodStats): SafeHtml[] {
     html`<td data-k="probes">${probesWithNote(s.probes, s.tooFewProbes)}</td>`,
     shareCell(s, 'inbox', inboxClass(s.shares.inbox)),
     shareCell(s, 'spam', badShareClass(s.shares.spam)),
-    html`<td data-k="tabs" class="${s.resolved && tabsSummary(s) !== '–' ? '' : 'muted'}">${tabsSummary(s)}</td>`,
+    tabsTd(s),
     shareCell(s, 'missing', badShareClass(s.shares.missing)),
     shareCell(s, 'late', badShareClass(s.lateShare)),
     shareCell(s, 'duplicate', badShareClass(s.duplicateShare)),
@@ -156,7 +166,7 @@ ${lineChart({ title: 'Delivery latency per path (p95 solid, p50 dashed)', labels
 </section>
 <section><h2>By path <span class="hint">all providers</span></h2>${weekTable(report.paths, false, 'by-path')}</section>
 <section><h2>By provider × path <span class="hint">shares of resolved probes with their 95 % intervals; Δ vs the previous period in percentage points, * where the change is significant (p &lt; 0.05)</span></h2>${weekTable(report.rows, true, 'by-cell')}</section>
-<section><h2>Is one path worse? <span class="hint">spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p</span></h2>${report.comparisons.length ? html`<ul class="plain compare" id="comparisons">${report.comparisons.map(comparisonItem)}</ul>` : html`<p class="muted" id="comparisons">No provider was probed over two paths.</p>`}</section>
+<section><h2>Is one path worse? <span class="hint">spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p; worse when both say so (p &lt; 0.05 and the interval above 0), "may be worse" when only one does</span></h2>${report.comparisons.length ? html`<ul class="plain compare" id="comparisons">${report.comparisons.map(comparisonItem)}</ul>` : html`<p class="muted" id="comparisons">No provider was probed over two paths.</p>`}</section>
 ${reputationHtml(report)}
 <section class="grid2">
 <div><h2>Authentication failures <span class="hint">verdicts as recorded</span></h2>${authList.length ? html`<ul class="plain" id="auth-failures">${authList}</ul>` : html`<p class="muted">None: every verdict recorded was a pass.</p>`}</div>

@@ -1,6 +1,6 @@
 /** The report as GitHub-flavoured Markdown (tables), for a wiki page or a pull request. */
-import { MIN_PROBES_FOR_SHARE } from '../domain/statistics.js';
-import { describePathComparison, formatPercent, formatPp, formatSeconds, formatShareInterval, formatUtc, TOO_FEW_PROBES } from './format.js';
+import { MIN_PROBES_FOR_SHARE, type ShareInterval } from '../domain/statistics.js';
+import { describePathComparison, formatPp, formatSeconds, formatShareInterval, formatUtc, TOO_FEW_PROBES } from './format.js';
 import { TABS, type ChangeKey, type PeriodStats, type WeeklyReport, type WeeklyRow } from './weekly-report.js';
 import { formatRate } from './weekly-reputation-html.js';
 
@@ -17,10 +17,20 @@ export function mdText(s: string): string {
     .replace(/[\\`*_[\]|#!~]/g, (c) => `\\${c}`);
 }
 
-/** Non-zero tab shares ("promotions 10.0%"), Gmail tabs then other folders. */
-export function tabsSummary(s: Pick<PeriodStats, 'counts' | 'shares'>): string {
-  const parts: string[] = [];
-  for (const t of [...TABS, 'other'] as const) if (s.counts[t] > 0) parts.push(`${t} ${formatPercent(s.shares[t])}`);
+/** What the tab columns need of a cell. */
+export type TabStats = Pick<PeriodStats, 'counts' | 'shares' | 'intervals' | 'tooFewProbes'>;
+
+/** The Gmail tabs, then other folders, that hold a probe: each with its share and 95 % interval. */
+export function tabShares(s: TabStats): { tab: (typeof TABS)[number] | 'other'; share: number | null; interval: ShareInterval | null }[] {
+  return [...TABS, 'other' as const].filter((t) => s.counts[t] > 0).map((t) => ({ tab: t, share: s.shares[t], interval: s.intervals[t] }));
+}
+
+/**
+ * Non-zero tab shares, each with its interval as every other share ("promotions 10.0% (4.9–19%)";
+ * bare when there are too few probes), Gmail tabs then other folders; "–" when none.
+ */
+export function tabsSummary(s: TabStats): string {
+  const parts = tabShares(s).map((t) => `${t.tab} ${formatShareInterval(t.share, t.interval, s.tooFewProbes)}`);
   return parts.length ? parts.join(', ') : '–';
 }
 
@@ -114,7 +124,7 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
   out.push('## By path (all providers)', '', ...weekTable(report.paths, false), '');
   out.push('## By provider × path', '', ...weekTable(report.rows, true), '');
 
-  out.push('## Is one path worse?', '', "Spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p.", '');
+  out.push('## Is one path worse?', '', "Spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p. A path is worse when both say so (p < 0.05 and the interval above 0), and \"may be worse\" when only one does.", '');
   if (report.comparisons.length === 0) out.push('No provider was probed over two paths.', '');
   for (const c of report.comparisons) out.push(`- ${mdText(describePathComparison(c))}`);
   if (report.comparisons.length) out.push('');

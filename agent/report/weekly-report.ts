@@ -11,10 +11,9 @@ import {
   cellKey,
   cellStats,
   comparePaths,
-  compareShares,
   groupBy,
-  rateCounts,
   rateOf,
+  windowChange,
   type AuthFailureResult,
   type CellStats,
   type PathComparison,
@@ -122,9 +121,7 @@ function weeklyRow(provider: string, path: string, current: ProbeFact[], previou
     const a = rateOf(cur, k);
     const b = rateOf(prev, k);
     changePp[k] = a === null || b === null ? null : round((a - b) * 100, CHANGE_DECIMALS);
-    const x = rateCounts(cur, k);
-    const y = rateCounts(prev, k);
-    changeTests[k] = compareShares(x.count, x.of, y.count, y.of);
+    changeTests[k] = windowChange(cur, prev, k);
   }
   const latencyP95ChangeSeconds =
     cur.latencyP95Seconds === null || prev.latencyP95Seconds === null

@@ -23,7 +23,7 @@ import { silentLogger } from '../../../agent/log.js';
 import { mountPages } from '../../../agent/pages/mount-pages.js';
 import type { MailboxHealth } from '../../../agent/pages/status-data.js';
 import { formatPp, formatSeconds, formatShareInterval } from '../../../agent/report/format.js';
-import { placementMatrix, type MatrixCell } from '../../../agent/domain/placement-matrix.js';
+import { placementMatrix, windowChange, type MatrixCell } from '../../../agent/domain/placement-matrix.js';
 import { detectableDifference } from '../../../agent/domain/statistics.js';
 import { tabsSummary } from '../../../agent/report/weekly-markdown.js';
 import { weeklyReportFromLedger } from '../../../agent/report/weekly-report.js';
@@ -293,7 +293,8 @@ describe('status page in chromium', () => {
         expect(row.spam).toBe(formatShareInterval(c.shares.spam, c.intervals.spam, c.tooFewProbes));
         expect(row.tabs).toBe(tabsSummary(c));
         expect(row.missing).toBe(formatShareInterval(c.shares.missing, c.intervals.missing, c.tooFewProbes));
-        expect(row.duplicates).toBe(String(c.duplicates));
+        expect(row.duplicate).toBe(formatShareInterval(c.duplicateShare, c.intervals.duplicate, c.tooFewProbes));
+        expect(row.late).toBe(formatShareInterval(c.lateShare, c.intervals.late, c.tooFewProbes));
         expect(row.p95).toBe(formatSeconds(c.latencyP95Seconds));
         expect(row.errors).toBe(String(c.sendErrors));
       }
@@ -303,9 +304,32 @@ describe('status page in chromium', () => {
     const hour = await tableCells(w.page, '#matrix-hour');
     // Five probes are too few for intervals: bare shares, and the row says so.
     expect(hour['gmail|peering']).toMatchObject({ probes: '5 too few probes', inbox: '80.0%', spam: '20.0%', tabs: '–', p95: '6 s' });
-    // Last day, gmail/peering: 15 probes, 13 inbox (Wilson 95 %: 62.1–96.3 %), 1 spam (1.19–29.8 %).
+    // Last day, gmail/peering: 15 probes, 13 inbox (Wilson 95 %: 62.1–96.3 %), 1 spam and 1 in
+    // promotions (1.19–29.8 % each).
     const day = await tableCells(w.page, '#matrix-day');
-    expect(day['gmail|peering']).toMatchObject({ probes: '15', inbox: '86.7% (62–96.3%)', spam: '6.7% (1.2–30%)', tabs: 'promotions 6.7%' });
+    expect(day['gmail|peering']).toMatchObject({ probes: '15', inbox: '86.7% (62–96.3%)', spam: '6.7% (1.2–30%)', tabs: 'promotions 6.7% (1.2–30%)' });
+    // Late and duplicate are rates with intervals: outlook/transit's spam probe arrived twice,
+    // 1 of 10 resolved (1.79–40.4 %); nothing of outlook/peering's 11 resolved was late (0–25.9 %).
+    expect(day['outlook|transit']).toMatchObject({ duplicate: '10.0% (1.8–40%)', late: '0.0% (0–28%)' });
+    expect(day['outlook|peering']).toMatchObject({ late: '0.0% (0–26%)', duplicate: '0.0% (0–26%)' });
+    expect(hour['outlook|transit']).toMatchObject({ duplicate: '0.0%', late: '0.0%' }); // too few: bare
+    // Δ spam against the 24 hours before (the fixture's 2026-11-21): gmail/peering 1/15 against
+    // 0/10 is +6.7 pp, Newcombe −21.6 to +29.8 points, Fisher's p = 1 (the one spam probe is as
+    // likely on either side: 15/25 and 10/25): no mark. gmail/transit 6/10 against 5/10: +10.0 pp.
+    expect(day['gmail|peering']['d-spam']).toBe('+6.7 pp');
+    expect(day['gmail|transit']['d-spam']).toBe('+10.0 pp');
+    const dSpam = w.page.locator('#matrix-day tr[data-row="gmail|peering"] [data-k=d-spam]');
+    expect(await dSpam.getAttribute('title')).toBe('+6.7 pp (−21.6 to +29.8 pp), p = 1.00: not significant');
+    expect(await dSpam.getAttribute('data-sig')).toBe('no');
+    // Every row's change is the domain's windowChange of the two windows.
+    const previousDay = new Map(placementMatrix(await ledger.probeFacts(END_MS - 2 * 86_400_000, END_MS - 86_400_000)).map((c) => [`${c.provider}|${c.path}`, c]));
+    for (const c of placementMatrix(await ledger.probeFacts(END_MS - 86_400_000, END_MS + 1))) {
+      const before = previousDay.get(`${c.provider}|${c.path}`);
+      const t = before ? windowChange(c, before, 'spam') : null;
+      expect(day[`${c.provider}|${c.path}`]['d-spam']).toBe(t ? `${formatPp(t.diff * 100)}${t.significant ? ' *' : ''}` : '–');
+    }
+    // The hour before held no probe: no change to show.
+    expect(hour['gmail|peering']['d-spam']).toBe('–');
     // Paths compared on spam, last day: gmail transit 6/10 against peering 1/15 (Newcombe
     // 16.4–77.2 points, Fisher's p = 0.0068); outlook transit 2/10 against peering 0/11 (p = 0.214).
     expect(await w.page.locator('#matrix-day-compare li[data-compare="gmail|transit"]').textContent()).toBe(
@@ -473,6 +497,9 @@ describe('weekly report in chromium', () => {
     // By hand (the recent probes do not touch gmail/transit in the current week).
     // 49/70 inbox (Wilson 95 %: 58.5–79.5 %), 21/70 spam (20.5–41.5 %); both changes from last
     // week's 70/70 inbox are significant (z = 4.97): marked *.
+    // gmail/peering: the fixture's 70 plus 4 recent inbox probes; 7 of the 74 in promotions
+    // (Wilson 95 %: 4.66–18.26 %).
+    expect(shown['gmail|peering'].tabs).toBe('promotions 9.5% (4.7–18%)');
     expect(shown['gmail|transit']).toMatchObject({ probes: '70', inbox: '70.0% (58–79%)', spam: '30.0% (21–42%)', 'd-inbox': '−30.0 pp *', 'd-spam': '+30.0 pp *', p50: '15 s', p95: '30 s', auth: '0 / 21 / 0' });
     expect(await w.page.locator('#by-cell tr[data-row="gmail|transit"] [data-k=d-spam]').getAttribute('title')).toBe('+30.0 pp (19.2–41.5 pp), p < 0.001: significant');
     expect(await w.page.locator('#comparisons li[data-compare="gmail|transit"]').textContent()).toMatch(/^transit is worse than peering for gmail: spam \+30\.0 pp \(\d+\.\d–\d+\.\d pp\), p < 0\.001$/);

@@ -30,7 +30,8 @@ describe('probe report', () => {
     expect(r.thresholds.filter((t) => t.failed).map((t) => `${t.provider}/${t.path}:${t.rule}`)).toEqual(['gmail/transit:spam>0.2', 'outlook/peering:missing>0']);
     const text = renderProbeTable(r);
     // One probe per cell: shares without intervals, and the row says why.
-    expect(text).toMatch(/^gmail\s+transit\s+1\s+0%\s+100%\s+0%\s+0%\s+0%\s+0%\s+0\s+4\.0s\s+4\.0s\s+too few probes$/m);
+    expect(text).toMatch(/^provider\s+path\s+probes\s+inbox\s+spam\s+tabs\s+other\s+missing\s+failed\s+late\s+dup\s+p50\s+p95$/m);
+    expect(text).toMatch(/^gmail\s+transit\s+1\s+0%\s+100%\s+0%\s+0%\s+0%\s+0%\s+0%\s+0%\s+4\.0s\s+4\.0s\s+too few probes$/m);
     expect(text).toContain('THRESHOLDS FAILED');
     expect(cell('gmail', 'transit').tooFewProbes).toBe(true);
   });
@@ -56,6 +57,39 @@ describe('probe report', () => {
     // The JSON carries the intervals beside the shares.
     const json = JSON.parse(JSON.stringify(r));
     expect(json.cells[1].intervals.inbox).toEqual([expect.closeTo(0.467695, 6), expect.closeTo(0.911058, 6)]);
+  });
+
+  it('shows the late and duplicate rates with their intervals, in the table and the JSON', () => {
+    // 12 probes: the first 3 arrived twice (one of them three times), 2 had a copy after the deadline.
+    const many = Array.from({ length: 12 }, (_, i) => row(`L${i}`, 'peering', 'gmail', { copies: i === 0 ? 3 : i < 3 ? 2 : 1 }));
+    const r = buildProbeReport(many, new Map(), [], 30, 'C', new Set(['L3', 'L4']));
+    const cell = r.cells[0];
+    // Wilson 95 % by hand: 2/12 is 4.6965–44.8031 %, 3/12 is 8.8942–53.2305 %.
+    expect(cell.counts).toMatchObject({ late: 2, duplicate: 3 });
+    expect(cell.shares.late).toBeCloseTo(2 / 12, 12);
+    expect(cell.shares.duplicate).toBe(0.25);
+    expect(cell.intervals.late![0]).toBeCloseTo(0.046965, 6);
+    expect(cell.intervals.late![1]).toBeCloseTo(0.448031, 6);
+    expect(cell.intervals.duplicate![0]).toBeCloseTo(0.088942, 6);
+    // The copies beyond the first keep their own field (as seedwatch_duplicates_total counts them).
+    expect(cell.duplicates).toBe(4);
+    const json = JSON.parse(JSON.stringify(r));
+    expect(Object.keys(json.cells[0].intervals)).toEqual(expect.arrayContaining(['late', 'duplicate']));
+    const line = renderProbeTable(r).split('\n').find((l) => l.startsWith('gmail'))!;
+    // Columns are two or more spaces apart; 12/12 inbox is 75.8–100 %, 0/12 is 0–24.2 %.
+    expect(line.split(/\s{2,}/)).toEqual(['gmail', 'peering', '12', '100% (76–100%)', '0% (0–24%)', '0% (0–24%)', '0% (0–24%)', '0% (0–24%)', '0% (0–24%)', '16.7% (4.7–45%)', '25% (8.9–53%)', '-', '-']);
+  });
+
+  it('shows intervals exactly when the row is not "too few probes" (the matrix\'s flag), whatever the denominator', () => {
+    // 10 probes, 6 send failures: the failure rate has 10 probes behind it, but only 4 resolved.
+    const rows10 = Array.from({ length: 10 }, (_, i) =>
+      row(`F${i}`, 'transit', 'gmail', i < 6 ? { status: 'failed', outcome: null, smtpCode: 550, errorReason: 'rejected', copies: 0 } : {}),
+    );
+    const r = buildProbeReport(rows10, new Map(), [], 1, null);
+    expect(r.cells[0]).toMatchObject({ probes: 10, tooFewProbes: true });
+    const line = renderProbeTable(r).split('\n').find((l) => l.startsWith('gmail'))!;
+    expect(line).not.toContain('(');
+    expect(line.split(/\s{2,}/)).toEqual(['gmail', 'transit', '10', '100%', '0%', '0%', '0%', '0%', '60%', '0%', '0%', '-', '-', 'too few probes']);
   });
 
   it('holds when no cell breaks a threshold', () => {

@@ -13,6 +13,7 @@ import {
   resolvableDifferences,
   type MatrixFact,
 } from '../../../agent/domain/placement-matrix.js';
+import { describePathComparison } from '../../../agent/report/format.js';
 import { detectableDifference } from '../../../agent/domain/statistics.js';
 import { OUTCOMES, PROBE_STATUSES, SEND_FAILURE_REASONS } from '../../../agent/domain/vocabulary.js';
 
@@ -114,6 +115,36 @@ describe('intervals, path comparison, resolvable difference', () => {
     const tie = comparePaths(placementMatrix([...cell('g', 'a', 0, 5), ...cell('g', 'b', 0, 9)]));
     expect(tie.map((c) => c.bestPath)).toEqual(['b']);
     expect(compareShares(0, 0, 0, 3)).toBeNull();
+  });
+
+  it('calls a path worse only when the test and the interval agree', () => {
+    // 4/10 against 0/10. Newcombe's hybrid score interval by hand: Wilson 4/10 is 16.82–68.73 %,
+    // 0/10 is 0–27.75 %; low = 0.4 − √(0.2318² + 0.2775²) = 3.84 points, high = 0.4 + 0.2873 =
+    // 68.73 points: above 0. Fisher's exact test (expected count 2 < 5): the hypergeometric
+    // C(10,k)·C(10,4−k)/C(20,4) = 210, 1200, 2025, 1200, 210 of 4845 for k = 0..4; two-sided p
+    // sums the tables as likely as the observed one or less: (210 + 210)/4845 = 0.0867.
+    const [a] = comparePaths(placementMatrix([...cell('outlook', 'peering', 0, 10), ...cell('outlook', 'transit', 4, 10)]));
+    expect(a).toMatchObject({ path: 'transit', bestPath: 'peering', method: 'fisher', significant: false, worse: false, verdict: 'unclear' });
+    expect(a.p).toBeCloseTo(0.086687, 6);
+    expect(a.low).toBeCloseTo(0.038386, 6);
+    expect(a.high).toBeCloseTo(0.687326, 6);
+    expect(describePathComparison(a)).toBe('transit may be worse than peering for outlook: spam +40.0 pp (3.8–68.7 pp), p = 0.09 (interval and test disagree)');
+    // The other way round: 9/27 against 3/27, pooled z = 0.2222/√(0.2222·0.7778·2/27) = 1.9640,
+    // p = 0.0495 < 0.05; but the Wilson lower bound of 9/27 is 18.64 %, the upper of 3/27 28.06 %,
+    // so low = 0.2222 − √(0.1469² + 0.1695²) = −0.21 points: the interval reaches below 0.
+    const [b] = comparePaths(placementMatrix([...cell('outlook', 'peering', 3, 27), ...cell('outlook', 'transit', 9, 27)]));
+    expect(b).toMatchObject({ method: 'z', significant: true, worse: false, verdict: 'unclear' });
+    expect(b.p).toBeCloseTo(0.049535, 6);
+    expect(b.low).toBeCloseTo(-0.002052, 6);
+    expect(describePathComparison(b)).toBe('transit may be worse than peering for outlook: spam +22.2 pp (−0.2 to +42.4 pp), p = 0.05 (interval and test disagree)');
+    // Both agree (21/70 against 0/70 above): worse; neither (3/12 against 0/12, p = 0.217, interval
+    // −4.1 to +53.2 points): not distinguishable.
+    const [c] = comparePaths(placementMatrix([...cell('g', 'peering', 0, 70), ...cell('g', 'transit', 21, 70)]));
+    expect(c).toMatchObject({ worse: true, verdict: 'worse' });
+    expect(describePathComparison(c)).toMatch(/^transit is worse than peering for g: /);
+    const [d] = comparePaths(placementMatrix([...cell('g', 'peering', 0, 12), ...cell('g', 'transit', 3, 12)]));
+    expect(d).toMatchObject({ worse: false, verdict: 'indistinguishable' });
+    expect(describePathComparison(d)).toBe('transit is not distinguishable from peering for g: spam +25.0 pp (−4.1 to +53.2 pp), p = 0.22');
   });
 
   it('says how fine a difference the counts resolve', () => {

@@ -6,7 +6,8 @@ import { html, rawHtml } from '../../../agent/report/html.js';
 import { csvField, renderWeeklyCsv, WEEKLY_CSV_COLUMNS } from '../../../agent/report/weekly-csv.js';
 import { renderWeeklyHtml } from '../../../agent/report/weekly-html.js';
 import { renderWeeklyJson, WEEKLY_JSON_SCHEMA } from '../../../agent/report/weekly-json.js';
-import { mdText, renderWeeklyMarkdown } from '../../../agent/report/weekly-markdown.js';
+import { mdText, renderWeeklyMarkdown, tabsSummary } from '../../../agent/report/weekly-markdown.js';
+import { cellStats } from '../../../agent/domain/placement-matrix.js';
 import { buildWeeklyReport, type WeeklyReport } from '../../../agent/report/weekly-report.js';
 import { END_MS, fillTwoWeeks } from '../../fixtures/report/two-weeks.js';
 
@@ -135,8 +136,9 @@ describe('Markdown', () => {
     // Both changes of gmail/transit are significant (z = 4.97, p < 0.001): marked \*.
     expect(md).toContain('| gmail | transit | 70 | 70.0% (58–79%) | −30.0 pp \\* | 30.0% (21–42%) | +30.0 pp \\* | – | 0.0% (0–5.2%) | ±0.0 pp | 0.0% (0–5.2%) | 0.0% (0–5.2%) | 15 s | 30 s | 0 / 21 / 0 | 0 |');
     // 63/70 inbox against 56/70: z = 1.66, p = 0.098, not significant; spam 0/70 against
-    // 7/70: Fisher's p = 0.013, significant.
-    expect(md).toContain('| gmail | peering | 70 | 90.0% (81–95.1%) | +10.0 pp | 0.0% (0–5.2%) | −10.0 pp \\* | promotions 10.0% |');
+    // 7/70: Fisher's p = 0.013, significant. The promotions tab, 7/70, has its interval as every
+    // share (Wilson 95 % by hand: 4.93–19.23 %).
+    expect(md).toContain('| gmail | peering | 70 | 90.0% (81–95.1%) | +10.0 pp | 0.0% (0–5.2%) | −10.0 pp \\* | promotions 10.0% (4.9–19%) |');
     expect(md).toContain('| peering | 141 | 90.0% (84–93.9%) |');
     expect(md).toContain('- outlook / transit: dmarc=fail ×7, spf=softfail ×7');
     expect(md).toContain('- outlook / transit: rejected ×7');
@@ -203,12 +205,15 @@ describe('HTML', () => {
     expect(row).toContain('<td data-k="p95">40 s</td>');
     expect(row).toContain('data-k="auth" class="bad">7 / 0 / 7</td>');
     expect(row).toContain('data-k="errors" class="bad">7</td>');
+    // A tab's share carries its interval as every other share: 7/70 promotions, 4.93–19.23 %.
+    const gp = page.match(/<tr data-row="gmail\|peering">.*?<\/tr>/)![0];
+    expect(gp).toContain('<td data-k="tabs">promotions 10.0%<span class="ci"> (4.9–19%)</span></td>');
   });
 
   it('says which path is worse, per provider', () => {
     const page = renderWeeklyHtml(report);
-    expect(page).toContain('<li data-compare="gmail|transit" class="bad">transit is worse than peering for gmail: spam +30.0 pp (19.2–41.5 pp), p &lt; 0.001</li>');
-    expect(page).toContain('<li data-compare="outlook|transit" class="bad">transit is worse than peering for outlook: spam +11.1 pp (3.5–21.2 pp), p = 0.004</li>');
+    expect(page).toContain('<li data-compare="gmail|transit" data-verdict="worse" class="bad">transit is worse than peering for gmail: spam +30.0 pp (19.2–41.5 pp), p &lt; 0.001</li>');
+    expect(page).toContain('<li data-compare="outlook|transit" data-verdict="worse" class="bad">transit is worse than peering for outlook: spam +11.1 pp (3.5–21.2 pp), p = 0.004</li>');
   });
 
   it('holds the intervals back below the minimum count, with a muted note', () => {
@@ -220,6 +225,12 @@ describe('HTML', () => {
     expect(r2).toContain('<td data-k="probes">9<span class="few" title="fewer than 10 resolved probes: shares shown without their intervals"> too few probes</span></td>');
     expect(r2).not.toContain('class="ci"');
     expect(renderWeeklyMarkdown(fewer)).toContain('| gmail | transit | 9 (too few probes) | 33.3% |');
+    // Too few probes: a tab's share is bare as every other share (1 of 9 in promotions, 1 in social).
+    const tabs = (n: number) =>
+      cellStats(Array.from({ length: n }, (_, i) => ({ ...facts[0], status: 'accepted' as const, outcome: i === 0 ? ('promotions' as const) : i === 1 ? ('social' as const) : ('inbox' as const) })));
+    expect(tabsSummary(tabs(9))).toBe('promotions 11.1%, social 11.1%');
+    // With a tenth probe the intervals show: 1/10 is 1.79–40.4 % (Wilson 95 % by hand).
+    expect(tabsSummary(tabs(10))).toBe('promotions 10.0% (1.8–40%), social 10.0% (1.8–40%)');
   });
 
   it('escapes header-derived text and names', () => {
