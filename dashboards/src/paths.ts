@@ -3,8 +3,15 @@
 
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { matchers, type MixinConfig as Cfg, type MixinConfig } from './config.js';
-import { filters, seedwatchDashboard, statPanel, tablePanel, timeseriesPanel } from './panels.js';
+import { filters, recordedFilters, seedwatchDashboard, statPanel, tablePanel, timeseriesPanel } from './panels.js';
 import { deltaToBestPath, latencyQuantile, placementShare } from './queries.js';
+import { recorded } from './rules.js';
+
+/** How an interval bound is drawn beside its share: thin, dashed, unfilled. */
+const intervalBound = [
+  { id: 'custom.lineStyle', value: { fill: 'dash', dash: [6, 4] } },
+  { id: 'custom.fillOpacity', value: 0 },
+];
 
 export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
   const d = cfg.dashboards;
@@ -132,15 +139,27 @@ export function pathsDashboard(cfg: MixinConfig): DashboardBuilder {
     // One row per selected provider (Grafana repeats it), paths as series in each panel.
     .withRow(new RowBuilder('$provider').repeat('provider'))
     .withPanel(
+      // Share and bounds from the same recorded counts, so the line always lies inside its own
+      // band (a share over $__rate_interval against the hour's bounds would not).
       timeseriesPanel({
-        title: 'Spam share by path',
-        description: 'Spam-folder share of this provider\'s probes, one series per egress path.',
-        targets: [{ expr: placementShare(cfg, 'spam', 'path', ri), legend: '{{path}}' }],
+        title: 'Spam share by path, with its 95 % interval',
+        description:
+          `Spam-folder share of this provider's probes over the trailing ${cfg.windows.short}, one series per egress path (recording rule ${recorded.share('1h')}); ` +
+          `dashed: the bounds of its 95 % Wilson interval (${recorded.lower('1h')}, ${recorded.upper('1h')}), where the true share lies given the probes counted. ` +
+          'SeedwatchSpamPlacementHigh pages on the lower bound. Recorded per provider × path: the seed filter does not apply.',
+        targets: [
+          { expr: `${recorded.share('1h')}${recordedFilters('placement="spam"')}`, legend: '{{path}}' },
+          { expr: `${recorded.lower('1h')}${recordedFilters('placement="spam"')}`, legend: '{{path}} 95 % low' },
+          { expr: `${recorded.upper('1h')}${recordedFilters('placement="spam"')}`, legend: '{{path}} 95 % high' },
+        ],
         unit: 'percentunit',
         min: 0,
+        max: 1,
         w: 8,
         interval: d.minShareInterval,
-      }),
+      })
+        .overrideByQuery('B', intervalBound)
+        .overrideByQuery('C', intervalBound),
     )
     .withPanel(
       timeseriesPanel({

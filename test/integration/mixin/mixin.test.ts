@@ -421,6 +421,27 @@ describe('dashboard queries against a real Prometheus', () => {
     );
     expect(byPath['gmail/peering']).toBe(0);
     expect(byPath['gmail/transit']).toBeCloseTo(0.25, 2);
+    // The paths dashboard draws each path's spam share with its 95 % Wilson bounds, all three
+    // from the recorded counts: the share lies inside its own band.
+    const band = queries.filter((x) => x.dashboard === 'Seedwatch / Paths' && x.panel === 'Spam share by path, with its 95 % interval');
+    expect(band).toHaveLength(3);
+    const [share, low, high] = await Promise.all(
+      band.map(async (q) =>
+        Object.fromEntries(
+          ((await instant(substitute(q.expr))).data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((x) => [`${x.metric.provider}/${x.metric.path}`, Number(x.value[1])]),
+        ),
+      ),
+    );
+    expect(Object.keys(share).sort()).toEqual(['gmail/peering', 'gmail/transit', 'outlook/peering', 'outlook/transit']);
+    for (const k of Object.keys(share)) {
+      expect(low[k], k).toBeLessThanOrEqual(share[k]);
+      expect(high[k], k).toBeGreaterThanOrEqual(share[k]);
+    }
+    expect(share['gmail/transit']).toBeCloseTo(0.25, 2);
+    expect(low['gmail/transit']).toBeGreaterThan(0);
+    expect(high['gmail/transit']).toBeLessThan(1);
+    expect(low['gmail/peering']).toBe(0);
+    expect(high['gmail/peering']).toBeGreaterThan(0);
   });
 
   // --- What the reputation panels show ------------------------------------------------------
