@@ -171,7 +171,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   // Reputation: its metrics on the agent's registry; the sources start with the schedule (below).
   const rep = config.reputation;
   const reputationMetrics = rep
-    ? new ReputationMetrics(metrics.registry, { dnsblZones: rep.dnsbl?.zones, hygiene: rep.hygiene !== undefined, snds: rep.snds !== undefined, postmaster: rep.postmaster !== undefined })
+    ? new ReputationMetrics(metrics.registry, { dnsblZones: rep.dnsbl?.zones, hygiene: rep.hygiene !== undefined, snds: rep.snds !== undefined, postmaster: rep.postmaster !== undefined }, { ledger, ...(fleetMode ? { agent: config.agent.name } : {}) })
     : null;
   const egressIps = Object.fromEntries(config.paths.map((p) => [p.name, p.ips]));
   let reputation: ReputationMonitor | null = null;

@@ -3,10 +3,15 @@
  * source that is not configured registers nothing: no series, no errors. Gauges of a path IP
  * appear with the first conclusive answer about it (a failed lookup sets nothing: "unknown" is
  * not "clean"); error counters exist at 0 for every configured zone or source and every kind.
+ * The error counters are ledger facts (reputation-error-counts.ts): they export what the ledger
+ * holds, so a restart resumes them where they were.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DNS_ERROR_KINDS } from './dns-resolver.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { DNS_ERROR_KINDS, type DnsErrorKind } from './dns-resolver.js';
+import { ReputationErrorCounts } from './reputation-error-counts.js';
 import { KINDS_OF_SOURCE, type ReputationSource } from './reputation-errors.js';
+import { errorCountsKey, type ErrorTally } from './reputation-state.js';
 
 export interface ReputationMetricsConfig {
   dnsblZones?: readonly string[];
@@ -19,6 +24,41 @@ export interface ReputationMetricsConfig {
 export const SNDS_FILTER_VALUE = { GREEN: 0, YELLOW: 1, RED: 2 } as const;
 
 const PI = ['path', 'ip'] as const;
+
+/** Where the error counts are kept. */
+export interface ErrorCountsStore {
+  ledger: Pick<Ledger, 'getState' | 'setState'>;
+  /**
+   * In a fleet, this agent's name: it keeps and exports its own counts (README, "Fleet"), as
+   * the agent's other counters do. Absent: one agent.
+   */
+  agent?: string;
+}
+
+/** Without a ledger (a registry fed by hand, as the dashboards' test does) the counts live in the process. */
+function processStore(): Pick<Ledger, 'getState' | 'setState'> {
+  const m = new Map<string, string>();
+  return { getState: async (k) => m.get(k) ?? null, setState: async (k, v) => void m.set(k, v) };
+}
+
+/**
+ * Sets an error counter to the counts the ledger holds: every configured zone or source × kind
+ * (0 when none), and any other kind counted for it. While the ledger cannot be read it exports
+ * no series: an unknown count is not 0.
+ */
+async function exportCounts(counter: Counter<string>, label: 'zone' | 'source', read: () => Promise<ErrorTally>, kindsOf: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  let tally: ErrorTally;
+  try {
+    tally = await read();
+  } catch {
+    counter.reset();
+    return;
+  }
+  counter.reset();
+  for (const [group, kinds] of kindsOf) {
+    for (const kind of new Set([...kinds, ...Object.keys(tally[group] ?? {})])) counter.inc({ [label]: group, kind }, tally[group]?.[kind] ?? 0);
+  }
+}
 
 export class ReputationMetrics {
   readonly dnsblListed?: Gauge<'path' | 'ip' | 'zone'>;
@@ -39,9 +79,12 @@ export class ReputationMetrics {
   readonly pmDataTimestamp?: Gauge<'domain'>;
   readonly sourceErrors?: Counter<'source' | 'kind'>;
   readonly lastSuccess?: Gauge<'source'>;
+  private readonly errorCounts: ReputationErrorCounts;
 
-  constructor(registry: Registry, cfg: ReputationMetricsConfig) {
+  /** `store`: the ledger that keeps the error counts (absent: the process, see processStore). */
+  constructor(registry: Registry, cfg: ReputationMetricsConfig, store?: ErrorCountsStore) {
     const registers = [registry];
+    const counts = (this.errorCounts = new ReputationErrorCounts(store?.ledger ?? processStore(), errorCountsKey(store?.agent)));
     const zones = cfg.dnsblZones ?? [];
     if (zones.length > 0) {
       this.dnsblListed = new Gauge({ name: 'seedwatch_dnsbl_listed', help: 'Whether the path IP is listed on the DNSBL zone (1) or not (0), at the last conclusive lookup.', labelNames: ['path', 'ip', 'zone'] as const, registers });
@@ -50,8 +93,10 @@ export class ReputationMetrics {
         help: 'DNSBL lookups that failed (timeout, servfail, refused, unreachable, bad_answer, other; 127.255.255.x and 127.0.0.1 answers count as refused). Never read as "not listed".',
         labelNames: ['zone', 'kind'] as const,
         registers,
+        collect() {
+          return exportCounts(this, 'zone', async () => (await counts.persisted()).dnsbl, new Map(zones.map((z) => [z, DNS_ERROR_KINDS])));
+        },
       });
-      for (const zone of zones) for (const kind of DNS_ERROR_KINDS) this.dnsblErrors.inc({ zone, kind }, 0);
     }
     if (cfg.hygiene) {
       this.fcrdnsOk = new Gauge({ name: 'seedwatch_path_fcrdns_ok', help: 'Whether the path IP has a PTR name that resolves back to it (forward-confirmed reverse DNS).', labelNames: PI, registers });
@@ -88,8 +133,28 @@ export class ReputationMetrics {
         help: 'Failed requests of the reputation sources (hygiene, snds, postmaster) by kind; a malformed SNDS line counts once as malformed_row and is skipped.',
         labelNames: ['source', 'kind'] as const,
         registers,
+        collect() {
+          return exportCounts(this, 'source', async () => (await counts.persisted()).sources, new Map(sources.map((s) => [s, KINDS_OF_SOURCE[s]])));
+        },
       });
-      for (const source of sources) for (const kind of KINDS_OF_SOURCE[source]) this.sourceErrors.inc({ source, kind }, 0);
     }
+  }
+
+  /** A failed DNSBL lookup; exported once persistErrors() has written it to the ledger. */
+  countDnsblError(zone: string, kind: DnsErrorKind): void {
+    this.errorCounts.count('dnsbl', zone, kind);
+  }
+
+  /** A failure of a source; exported once persistErrors() has written it to the ledger. */
+  countSourceError(source: ReputationSource, kind: string): void {
+    this.errorCounts.count('sources', source, kind);
+  }
+
+  /**
+   * Writes the errors counted since the last call to the ledger, then the counters show them.
+   * Rejects when the ledger cannot be read or written: they stay counted, for the next call.
+   */
+  persistErrors(): Promise<void> {
+    return this.errorCounts.flush();
   }
 }

@@ -2,7 +2,9 @@
  * Runs the configured reputation sources, each on its own interval (first run at start), never
  * two runs of one source at once, never throwing: every failure becomes an error count, a log
  * line and a note in the API, and the agent goes on. Results go to the reputation metrics, to
- * memory (the API, the status page) and to the ledger's key/value store (restart, weekly report).
+ * memory (the API, the status page) and to the ledger's key/value store (restart, weekly report);
+ * the errors of a run are written to the ledger as it ends, and only then exported
+ * (reputation-error-counts.ts).
  *
  *   dnsbl       every path IP x zone (dnsbl.ts), through reputation.dnsbl.servers
  *   hygiene     FCrDNS, HELO and SPF of every path IP (fcrdns.ts, spf-check.ts), through dns.servers
@@ -144,23 +146,32 @@ export class ReputationMonitor {
     await m.load();
     const r = deps.config.reputation;
     const timeoutMs = deps.dnsTimeoutMs;
+    // Each run's errors go to the ledger as it ends (and then to the counters).
+    const every = (run: () => Promise<void>, everyMs: number) =>
+      new Interval(async () => {
+        try {
+          await run();
+        } finally {
+          if (!m.stopped) await m.persistErrors();
+        }
+      }, everyMs);
     if (r?.dnsbl) {
       const resolver = createResolver(r.dnsbl.servers, { timeoutMs });
-      m.intervals.set('dnsbl', new Interval(() => m.runDnsbl(resolver, r.dnsbl!.zones), r.dnsbl.interval));
+      m.intervals.set('dnsbl', every(() => m.runDnsbl(resolver, r.dnsbl!.zones), r.dnsbl.interval));
     }
     if (r?.hygiene) {
       const resolver = createResolver(deps.config.dns?.servers, { timeoutMs });
-      m.intervals.set('hygiene', new Interval(() => m.runHygiene(resolver), r.hygiene.interval));
+      m.intervals.set('hygiene', every(() => m.runHygiene(resolver), r.hygiene.interval));
     }
     if (r?.snds && deps.sndsKey) {
       const snds = r.snds;
       const key = deps.sndsKey;
-      m.intervals.set('snds', new Interval(() => m.runSnds(snds.url, key), snds.interval));
+      m.intervals.set('snds', every(() => m.runSnds(snds.url, key), snds.interval));
     }
     if (r?.postmaster && deps.postmasterTokens) {
       const pm = r.postmaster;
       const client = new PostmasterClient({ rootUrl: pm.rootUrl, tokens: deps.postmasterTokens, fetch: deps.fetch, timeoutMs: deps.httpTimeoutMs });
-      m.intervals.set('postmaster', new Interval(() => m.runPostmaster(client, pm.domains), pm.interval));
+      m.intervals.set('postmaster', every(() => m.runPostmaster(client, pm.domains), pm.interval));
     }
     for (const i of m.intervals.values()) i.start();
     return m;
@@ -175,6 +186,8 @@ export class ReputationMonitor {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all([...this.intervals.values()].map((i) => i.stop()));
+    // The errors of runs that ended while stopping (the ledger is closed after this).
+    await this.persistErrors();
   }
 
   snapshot(): ReputationSnapshot {
@@ -220,11 +233,20 @@ export class ReputationMonitor {
     }
   }
 
+  /** Never throws: errors the ledger cannot take now stay counted for the next write. */
+  private async persistErrors(): Promise<void> {
+    try {
+      await this.deps.metrics.persistErrors();
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'cannot store reputation error counts in the ledger; they are kept for the next write');
+    }
+  }
+
   private noteError(source: SourceError['source'], kind: string, message: string): void {
     const atMs = this.deps.clock.nowMs();
     this.errors.unshift({ source, kind, message, atMs });
     if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
-    if (source !== 'dnsbl') this.deps.metrics.sourceErrors?.inc({ source, kind });
+    if (source !== 'dnsbl') this.deps.metrics.countSourceError(source, kind);
     this.deps.log.warn({ source, kind, err: message }, 'reputation check failed');
   }
 
@@ -254,7 +276,7 @@ export class ReputationMonitor {
         : { path: t.path, ip: t.ip, zone: t.zone, status: 'unknown', codes: [], reasons: [], checkedAtMs: null, listedSinceMs: null };
       if (a.status === 'error') {
         failures++;
-        metrics.dnsblErrors?.inc({ zone: t.zone, kind: a.kind });
+        metrics.countDnsblError(t.zone, a.kind);
         this.noteError('dnsbl', a.kind, `${t.ip} on ${t.zone}: ${a.message}`);
         return { ...base, error: { kind: a.kind, message: a.message, atMs: now } };
       }

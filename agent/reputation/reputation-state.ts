@@ -18,6 +18,24 @@ export const STATE_KEYS = {
   postmaster: 'reputation.postmaster',
 } as const;
 
+/**
+ * Key of the reputation error counts (`seedwatch_dnsbl_errors_total`,
+ * `seedwatch_reputation_errors_total`): one per agent in a fleet, where every agent exports what
+ * it counted itself (README, "Fleet"); one for the single agent, whatever its name (a hostname
+ * that changes with the container must not reset its counters), as the agent's other counters.
+ */
+export function errorCountsKey(agent?: string): string {
+  return agent === undefined ? 'reputation.errors' : `reputation.errors.agent.${agent}`;
+}
+
+/** Errors counted so far: zone (DNSBL) or source → kind → count. */
+export type ErrorTally = Record<string, Record<string, number>>;
+
+export interface ErrorCounts {
+  dnsbl: ErrorTally;
+  sources: ErrorTally;
+}
+
 /** Days of history kept per source (the weekly report compares two weeks; a month to spare). */
 export const HISTORY_DAYS = 45;
 

@@ -4,8 +4,6 @@
  * serve, a dead server, IPv6 (nibble format); then the agent's monitor on the same server:
  * metrics, error counts, state kept in the ledger and read back after a restart.
  */
-import { createSocket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../agent/clock.js';
@@ -17,6 +15,7 @@ import { lookupDnsbl } from '../../../agent/reputation/dnsbl.js';
 import { ReputationMetrics } from '../../../agent/reputation/reputation-metrics.js';
 import { ReputationMonitor } from '../../../agent/reputation/reputation-monitor.js';
 import { STATE_KEYS } from '../../../agent/reputation/reputation-state.js';
+import { deadUdpPort } from './loopback-dns.js';
 import { startRbldnsd, type Rbldnsd, type RbldnsdZone } from './rbldnsd.js';
 
 const ZEN: RbldnsdZone = {
@@ -39,15 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rbl?.stop();
 });
-
-/** A UDP port nothing listens on: the query is answered by ICMP port unreachable. */
-async function deadUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('lookupDnsbl against rbldnsd', () => {
   const resolver = () => createResolver([rbl.server], { timeoutMs: 1_000, tries: 1 });
@@ -111,7 +101,7 @@ seeds:
     monitor = await ReputationMonitor.start({
       config,
       ledger,
-      metrics: new ReputationMetrics(registry, { dnsblZones: config.reputation!.dnsbl!.zones }),
+      metrics: new ReputationMetrics(registry, { dnsblZones: config.reputation!.dnsbl!.zones }, { ledger }),
       clock,
       log: silentLogger(),
     });
@@ -178,7 +168,7 @@ seeds:
     const dead = `127.0.0.1:${await deadUdpPort()}`;
     const registry2 = new Registry();
     const config = parseConfig(yaml(dead), 'dnsbl.yaml');
-    const again = await ReputationMonitor.start({ config, ledger, metrics: new ReputationMetrics(registry2, { dnsblZones: ['zen.test', 'other.test'] }), clock, log: silentLogger(), dnsTimeoutMs: 500 });
+    const again = await ReputationMonitor.start({ config, ledger, metrics: new ReputationMetrics(registry2, { dnsblZones: ['zen.test', 'other.test'] }, { ledger }), clock, log: silentLogger(), dnsTimeoutMs: 500 });
     try {
       await again.runNow('dnsbl');
       const s = again.snapshot();

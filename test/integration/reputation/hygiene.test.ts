@@ -98,7 +98,7 @@ seeds:
     const monitor = await ReputationMonitor.start({
       config: parseConfig(yaml, 'hygiene.yaml'),
       ledger,
-      metrics: new ReputationMetrics(registry, { hygiene: true }),
+      metrics: new ReputationMetrics(registry, { hygiene: true }, { ledger }),
       clock: new ManualClock(),
       log: silentLogger(),
     });

@@ -1,8 +1,11 @@
 /**
  * A loopback authoritative DNS server for the hygiene tests (dns2, as the direct-to-MX tests
  * use): PTR, A, AAAA and TXT records from a table, NXDOMAIN for any other name, SERVFAIL for the
- * names a test marks broken. Every query is recorded.
+ * names a test marks broken. Every query is recorded. And a dead DNS server: a UDP port nothing
+ * listens on.
  */
+import { createSocket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
 import dns2 from 'dns2';
 import { freePort } from '../../helpers/ports.js';
 
@@ -69,4 +72,13 @@ export async function startLoopbackDns(zone: Record<string, DnsRecords>): Promis
   const port = await freePort();
   await server.listen({ udp: { port, address: '127.0.0.1', type: 'udp4' } } as never);
   return { server: `127.0.0.1:${port}`, queries, close: async () => void (await server.close()) };
+}
+
+/** A UDP port nothing listens on: a query to it is answered by ICMP port unreachable. */
+export async function deadUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

@@ -131,7 +131,7 @@ async function run(domains: string[], registry: Registry, opts: { httpTimeoutMs?
   const monitor = await ReputationMonitor.start({
     config,
     ledger,
-    metrics: new ReputationMetrics(registry, { postmaster: true }),
+    metrics: new ReputationMetrics(registry, { postmaster: true }, { ledger }),
     clock,
     log: silentLogger(),
     postmasterTokens: tokens,

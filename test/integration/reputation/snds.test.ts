@@ -135,7 +135,7 @@ seeds:
     ReputationMonitor.start({
       config: parseConfig(yaml(base), 'snds.yaml'),
       ledger,
-      metrics: new ReputationMetrics(registry, { snds: true }),
+      metrics: new ReputationMetrics(registry, { snds: true }, { ledger }),
       clock: new ManualClock(Date.UTC(2026, 10, 23, 12)),
       log: silentLogger(),
       sndsKey: () => new SecretValue(typeof key === 'string' ? key : key(), 'test'),
