@@ -32,7 +32,7 @@ import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-
 import type { ProbePath } from './send/probe-path.js';
 import { Reconciler } from './watch/reconciler.js';
 import { lockDataDir } from './fleet/data-dir-lock.js';
-import { soloFleet, type Fleet } from './fleet/fleet.js';
+import { preferredSender, soloFleet, type Fleet, type PathSeed } from './fleet/fleet.js';
 import { PostgresFleet } from './fleet/postgres-fleet.js';
 import { PostgresLedger } from './ledger/postgres-ledger.js';
 import { WeeklyMailer } from './report/weekly-mailer.js';
@@ -180,20 +180,39 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   // Outside the schedule (probe, runCycleNow) the tick is now; in a fleet each path × seed of a
   // tick is claimed, so it is sent once whichever agents are alive.
   // `pace` (scheduled cycles): the scheduler's window for the sends, up to ¾ of the period.
-  const oneCycle = (cycleId?: string, tickAtMs?: number, pace?: CyclePace): Promise<CycleResult> =>
-    runCycle({
-      config,
-      paths,
-      ledger,
-      clock,
-      events,
-      logger,
-      idFactory,
-      resolveSecret,
-      cycleId,
-      ...(pace ? { pace } : {}),
-      ...(fleetMode ? { claim: (path: string, seed: string) => fleet.claim(tickAtMs ?? Math.floor(clock.nowMs() / 1000) * 1000, path, seed) } : {}),
-    });
+  const cycleOf = (cycleId: string | undefined, more: Partial<Parameters<typeof runCycle>[0]>): Promise<CycleResult> =>
+    runCycle({ config, paths, ledger, clock, events, logger, idFactory, resolveSecret, cycleId, ...more });
+  const oneCycle = async (cycleId?: string, tickAtMs?: number, pace?: CyclePace): Promise<CycleResult> => {
+    if (!fleetMode) return cycleOf(cycleId, pace ? { pace } : {});
+    const tick = tickAtMs ?? Math.floor(clock.nowMs() / 1000) * 1000;
+    const claim = (path: string, seed: string) => fleet.claim(tick, path, seed);
+    // Outside the schedule (probe, runCycleNow) the tick is this agent's alone: every pair.
+    if (tickAtMs === undefined || !pace) return cycleOf(cycleId, { claim, ...(pace ? { pace } : {}) });
+    // A scheduled tick: this agent sends its share (fleet.ts, preferredSender), then, between
+    // the end of the send window and the next tick, claims every other pair it may send in one
+    // statement: what an agent that died mid-cycle left unsent goes out then, once.
+    const live = fleet.live();
+    const mine = new Set<string>();
+    const rest: PathSeed[] = [];
+    for (const p of paths) {
+      const allowed = config.paths.find((c) => c.name === p.name)?.agents;
+      const senders = allowed ? live.filter((a) => allowed.includes(a)) : live;
+      for (const seed of config.seeds) {
+        if (preferredSender(p.name, seed.name, senders) === config.agent.name) mine.add(`${p.name}\u0000${seed.name}`);
+        else rest.push({ path: p.name, seed: seed.name });
+      }
+    }
+    const own = await cycleOf(cycleId, { claim, pace, only: (path, seed) => mine.has(`${path}\u0000${seed}`) });
+    const sweepAtMs = pace.sendUntilMs + (pace.nextTickAtMs - pace.sendUntilMs) / 2;
+    await sleepUntil(clock, sweepAtMs, pace.signal);
+    if (pace.signal.aborted || rest.length === 0) return own;
+    const won = await fleet.claimMany(tick, rest);
+    if (won.length === 0) return own;
+    logger.warn({ cycle: own.cycleId, pairs: won.length }, 'sending the pairs of this tick that no live agent sent (an agent stopped mid-cycle?)');
+    const left = new Set(won.map((w) => `${w.path}\u0000${w.seed}`));
+    const swept = await cycleOf(own.cycleId, { only: (path, seed) => left.has(`${path}\u0000${seed}`) });
+    return mergeCycles(own, swept);
+  };
   const guardedCycle = (cycleId?: string, tickAtMs?: number, pace?: CyclePace): Promise<CycleResult> => {
     if (cycleRunning) return cycleRunning;
     cycleRunning = oneCycle(cycleId, tickAtMs, pace).finally(() => {
@@ -572,4 +591,33 @@ export async function signIn(o: SignInOptions): Promise<TokenResponse> {
         fetch: o.fetch,
         signal: o.signal,
       });
+}
+
+/** Waits until `atMs` on `clock` (or until `signal` aborts). */
+function sleepUntil(clock: Clock, atMs: number, signal: AbortSignal): Promise<void> {
+  const ms = atMs - clock.nowMs();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** One cycle's result from its own sends and the pairs it swept up later in the same tick. */
+function mergeCycles(a: CycleResult, b: CycleResult): CycleResult {
+  const byPath: CycleResult['byPath'] = {};
+  for (const [name, c] of [...Object.entries(a.byPath), ...Object.entries(b.byPath)]) {
+    const t = (byPath[name] ??= { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 });
+    t.total += c.total;
+    t.accepted += c.accepted;
+    t.failed += c.failed;
+    t.ambiguous += c.ambiguous;
+    t.notSent += c.notSent;
+  }
+  return { cycleId: a.cycleId, startedAtMs: a.startedAtMs, finishedAtMs: b.finishedAtMs, probes: [...a.probes, ...b.probes], byPath };
 }

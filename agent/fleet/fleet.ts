@@ -21,6 +21,11 @@ export interface FleetView {
   agents: FleetAgent[];
 }
 
+export interface PathSeed {
+  path: string;
+  seed: string;
+}
+
 export interface Fleet {
   readonly agent: string;
   start(): Promise<void>;
@@ -36,6 +41,13 @@ export interface Fleet {
    * that sends it (each pair is sent once per tick, fleet-wide), false otherwise.
    */
   claim(tickAtMs: number, path: string, seed: string): Promise<boolean>;
+  /**
+   * Claim several pairs of a tick in one round trip; returns those this agent won (the rest
+   * were claimed already, by it or another agent). Empty while the database is out of reach.
+   */
+  claimMany(tickAtMs: number, pairs: readonly PathSeed[]): Promise<PathSeed[]>;
+  /** The names of the live agents as of the last coordination pass (this one included); empty while out of reach. */
+  live(): readonly string[];
   /** Why this agent can neither watch nor send now (its database is out of reach), or null. */
   problem(): string | null;
   view(): FleetView;
@@ -52,6 +64,8 @@ export function soloFleet(agent: string, seeds: readonly string[], clock: Clock)
     owned: () => all,
     onChange() {},
     claim: async () => true,
+    claimMany: async (_tick, pairs) => [...pairs],
+    live: () => [agent],
     problem: () => null,
     view: () => ({ mode: 'solo', agent, agents: [{ name: agent, heartbeatAtMs: clock.nowMs(), seeds: [...all] }] }),
   };
@@ -78,6 +92,27 @@ export function assignSeeds(seeds: readonly string[], agents: readonly string[])
     out.set(seed, best);
   }
   return out;
+}
+
+/**
+ * Which agent sends a path × seed at a scheduled tick: rendezvous hashing of the pair over
+ * `candidates` (the live agents that may use the path), the same answer on every agent that
+ * sees the same live set. Each agent sends its own pairs (a claim each, so a disagreement
+ * between two agents' views still sends a pair once) and, late in the tick, claims the rest in
+ * one statement: what an agent that died mid-cycle left unsent goes out then. So a tick costs
+ * one claim per probe instead of one per probe per agent. Null without candidates. Pure.
+ */
+export function preferredSender(path: string, seed: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestWeight = -1;
+  for (const a of candidates) {
+    const w = fnv1a(`${path}\u0000${seed}\u0000${a}`);
+    if (w > bestWeight || (w === bestWeight && best !== null && a < best)) {
+      best = a;
+      bestWeight = w;
+    }
+  }
+  return best;
 }
 
 /** 32-bit FNV-1a, then a murmur3 finalizer so close strings spread. */

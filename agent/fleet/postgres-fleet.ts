@@ -21,7 +21,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../log.js';
-import { assignSeeds, type Fleet, type FleetView } from './fleet.js';
+import { assignSeeds, type Fleet, type FleetView, type PathSeed } from './fleet.js';
 
 /** How often an agent heartbeats, renews and rebalances. Bounds a hand-over to about two of these. */
 export const FLEET_TICK_MS = 5_000;
@@ -51,6 +51,7 @@ export class PostgresFleet implements Fleet {
   private passing: Promise<void> | null = null;
   private lastProblem: string | null = 'not started';
   private lastView: FleetView;
+  private liveAgents: readonly string[] = [];
   private stopped = false;
   private readonly tickMs: number;
   private readonly leaseMs: number;
@@ -118,6 +119,26 @@ export class PostgresFleet implements Fleet {
     }
   }
 
+  async claimMany(tickAtMs: number, pairs: readonly PathSeed[]): Promise<PathSeed[]> {
+    if (this.lastProblem !== null || pairs.length === 0) return [];
+    try {
+      const r = await this.o.pool.query<{ path: string; seed: string }>(
+        `INSERT INTO fleet_claims (tick_at, path, seed, agent)
+           SELECT $1, p, s, $4 FROM unnest($2::text[], $3::text[]) AS t(p, s)
+         ON CONFLICT DO NOTHING RETURNING path, seed`,
+        [tickAtMs, pairs.map((x) => x.path), pairs.map((x) => x.seed), this.agent],
+      );
+      return r.rows.map((x) => ({ path: x.path, seed: x.seed }));
+    } catch (err) {
+      this.fail(err);
+      return [];
+    }
+  }
+
+  live(): readonly string[] {
+    return this.lastProblem === null ? this.liveAgents : [];
+  }
+
   /** One heartbeat-and-rebalance pass; never overlaps itself, never rejects. */
   pass(): Promise<void> {
     if (this.passing || this.stopped) return this.passing ?? Promise.resolve();
@@ -139,7 +160,9 @@ export class PostgresFleet implements Fleet {
     const live = (
       await pool.query<{ name: string }>(`SELECT name FROM fleet_agents WHERE heartbeat_at > now() - $1::interval ORDER BY name`, [lease])
     ).rows.map((r) => r.name);
-    const assignment = assignSeeds(this.o.seeds, live.includes(me) ? live : [...live, me]);
+    const alive = live.includes(me) ? live : [...live, me].sort();
+    this.liveAgents = alive;
+    const assignment = assignSeeds(this.o.seeds, alive);
     const mine = this.o.seeds.filter((s) => assignment.get(s) === me);
     // Take or renew what is ours when the lease is ours, free or expired.
     const taken = (

@@ -14,6 +14,8 @@ export const CYCLE_SPREAD = 0.75;
 export interface CyclePace {
   /** Spread the sends until this moment (epoch ms on the scheduler's clock), not in one burst. */
   sendUntilMs: number;
+  /** The next tick (epoch ms): the cycle's work must be over by then. */
+  nextTickAtMs: number;
   /** Aborted when the scheduler stops: sends not started yet are dropped. */
   signal: AbortSignal;
 }
@@ -105,7 +107,7 @@ export class Scheduler {
     const abort = new AbortController();
     this.abort = abort;
     const pace: CyclePace | undefined =
-      nextTickAtMs !== null && nextTickAtMs > tickAtMs && spread > 0 ? { sendUntilMs: tickAtMs + spread * (nextTickAtMs - tickAtMs), signal: abort.signal } : undefined;
+      nextTickAtMs !== null && nextTickAtMs > tickAtMs && spread > 0 ? { sendUntilMs: tickAtMs + spread * (nextTickAtMs - tickAtMs), nextTickAtMs, signal: abort.signal } : undefined;
     try {
       await this.d.ledger.startCycle(id, this.d.clock.nowMs());
       const probes = await this.d.runCycle(id, tickAtMs, pace);

@@ -31,6 +31,8 @@ export interface RunCycleOptions {
    * once per tick, fleet-wide). Absent: everything is sent.
    */
   claim?: (path: string, seed: string) => Promise<boolean>;
+  /** Only the pairs this says yes to (fleet mode: this agent's share of a tick). Absent: every pair. */
+  only?: (path: string, seed: string) => boolean;
   /**
    * Scheduled cycles (the scheduler's CyclePace): the sends are spread until `sendUntilMs`
    * (epoch ms on `clock`), each probe at a random moment of its own equal share of the window,
@@ -88,6 +90,7 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
   const jobs: (() => Promise<ProbeAttempt | null>)[] = [];
   for (const seed of seeds) {
     for (const path of paths) {
+      if (opts.only && !opts.only(path.name, seed.name)) continue;
       const pathIndex = config.paths.findIndex((p) => p.name === path.name);
       const pathHeaders = config.paths[pathIndex]?.headers ?? {};
       jobs.push(async () =>

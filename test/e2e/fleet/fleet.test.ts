@@ -246,6 +246,13 @@ describe('fleet: three agents on one PostgreSQL ledger', () => {
     const claims = await q<{ tick_at: string; path: string; seed: string; agent: string }>(`SELECT tick_at, path, seed, agent FROM fleet_claims`);
     expect(claims.length).toBeGreaterThan(20);
     expect(claims.filter((c) => !perClaim.has(`${c.tick_at} ${c.path} ${c.seed}`) && c.agent !== 'agent-b')).toEqual([]);
+    // The tick agent-b died in (20 ms after it began, its sends spread over 2.25 s): every pair of
+    // it was still claimed, once — agent-b's unsent share swept up by the live agents late in
+    // the tick — and transit (agent-a's alone) only by agent-a.
+    const killedTick = Math.floor(killedAt / 3_000) * 3_000;
+    const ofKilledTick = claims.filter((c) => Number(c.tick_at) === killedTick);
+    expect(ofKilledTick.map((c) => `${c.path} ${c.seed}`).sort()).toEqual(['peering', 'transit'].flatMap((p) => SEEDS.map((x) => `${p} ${x.name}`)).sort());
+    expect(new Set(ofKilledTick.filter((c) => c.path === 'transit').map((c) => c.agent))).toEqual(new Set(['agent-a']));
 
     // Restart agent-b (no schedule): its interrupted sends become ambiguous, and it counts nothing again.
     startAgentProcess('agent-b', '0 0 1 1 *');
