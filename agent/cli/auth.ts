@@ -5,8 +5,8 @@
  * a file of mode 0600 and print the config lines that point at it. The token itself is never
  * printed. Any preset with an `oauth2.flow` works; nothing here knows a provider.
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync, chmodSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync, chmodSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { FetchLike } from '../auth/token-endpoint.js';
 import { loadPresets, type OAuth2Preset, type ProviderPreset } from '../config/preset.js';
 import { SecretValue } from '../config/secret.js';
@@ -110,6 +110,13 @@ export async function authCommand(opts: AuthCommandOptions, io: AuthCommandIo = 
     const out = resolve(opts.out ?? `${opts.provider}-refresh-token`);
     if (existsSync(out) && !opts.force) {
       stderr.write(`seedwatch auth: ${out} exists; pass --force to overwrite it or --out to choose another file\n`);
+      return EXIT_ERROR;
+    }
+    // Before the sign-in, not after: a token obtained and then not writable is lost.
+    try {
+      mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      stderr.write(`seedwatch auth: cannot create the directory of ${out}: ${(err as Error).message}\n`);
       return EXIT_ERROR;
     }
 

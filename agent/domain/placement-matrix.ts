@@ -286,6 +286,12 @@ export interface ShareComparison {
   method: 'fisher' | 'z';
   /** p below DEFAULT_ALPHA (0.05): the test's verdict alone (the interval may still span 0). */
   significant: boolean;
+  /**
+   * The test and the interval agree on a difference (p < 0.05 and the interval excludes 0):
+   * what the surfaces mark as a change. Near the line the two methods can disagree (see
+   * PathVerdict); a mark next to an interval that spans 0 would contradict what is shown.
+   */
+  clear: boolean;
 }
 
 /** k₁/n₁ against k₂/n₂; null when either side has no probe. */
@@ -293,7 +299,8 @@ export function compareShares(k1: number, n1: number, k2: number, n2: number): S
   const d = proportionDifference(k1, n1, k2, n2);
   const t = twoProportionTest(k1, n1, k2, n2);
   if (d === null || t === null) return null;
-  return { diff: d.diff, low: d.low, high: d.high, p: t.p, method: t.method, significant: t.p < DEFAULT_ALPHA };
+  const significant = t.p < DEFAULT_ALPHA;
+  return { diff: d.diff, low: d.low, high: d.high, p: t.p, method: t.method, significant, clear: significant && (d.low > 0 || d.high < 0) };
 }
 
 /**

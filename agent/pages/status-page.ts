@@ -84,7 +84,7 @@ function matrix(w: StatusWindow, nowMs: number, id: string, before: string): Saf
   });
   const compared = comparePaths(cells);
   const comparisons = compared.length ? html`<ul class="plain compare" id="${id}-compare">${compared.map(comparisonItem)}</ul>` : '';
-  const changeHead = previous ? html`<th title="spam share against ${before}, in points; * where the change is significant (p &lt; 0.05); hover for its 95 % interval">Δ spam</th>` : '';
+  const changeHead = previous ? html`<th title="spam share against ${before}, in points; * where the change is significant (p &lt; 0.05 and its 95 % interval excludes 0); hover for its 95 % interval">Δ spam</th>` : '';
   return html`<div class="table-wrap"><table id="${id}"><thead><tr><th class="l">provider</th><th class="l">path</th><th>probes</th><th>inbox</th><th>spam</th>${changeHead}<th title="Gmail tabs (promotions, social, updates, forums) and other folders">tabs / other</th><th>missing</th><th>in flight</th><th title="share of resolved probes that arrived more than once">dup.</th><th title="share of resolved probes with a copy after the deadline">late</th><th>p95 latency</th><th title="probes whose SPF / DKIM / DMARC verdict was not pass">auth fail</th><th>send err.</th><th class="l">last probe</th></tr></thead><tbody>${rows}</tbody></table></div>${comparisons}`;
 }
 

@@ -48,14 +48,16 @@ export function badShareClass(share: number | null): string {
 
 /**
  * Δ of a share where up is good (inbox) or bad (spam, missing): coloured, and marked " *",
- * only when the test says it is more than noise (p < 0.05); muted otherwise. `pp` is the
+ * only when the test and the interval agree it is more than noise (p < 0.05, interval
+ * excluding 0: ShareComparison.clear); muted otherwise. `pp` is the
  * change in points, `t` the same change tested (windowChange in placement-matrix.ts).
  */
 export function changeTd(pp: number | null, t: ShareComparison | null, key: string, upIsGood: boolean): SafeHtml {
   if (pp === null || !t) return html`<td class="muted" data-k="${key}">${formatPp(pp)}</td>`;
-  const cls = !t.significant || Math.abs(pp) < 0.05 ? 'muted' : pp > 0 === upIsGood ? 'ok' : 'bad';
-  const title = `${formatDiffInterval(t.diff, t.low, t.high)}, ${formatPValue(t.p)}${t.significant ? ': significant' : ': not significant'}`;
-  return html`<td class="${cls}" data-k="${key}" data-sig="${t.significant ? 'yes' : 'no'}" title="${title}">${formatPp(pp)}${t.significant ? html`<span class="sig"> *</span>` : ''}</td>`;
+  const cls = !t.clear || Math.abs(pp) < 0.05 ? 'muted' : pp > 0 === upIsGood ? 'ok' : 'bad';
+  const verdict = t.clear ? ': significant' : t.significant || t.low > 0 || t.high < 0 ? ': unclear (the test and the interval disagree)' : ': not significant';
+  const title = `${formatDiffInterval(t.diff, t.low, t.high)}, ${formatPValue(t.p)}${verdict}`;
+  return html`<td class="${cls}" data-k="${key}" data-sig="${t.clear ? 'yes' : 'no'}" title="${title}">${formatPp(pp)}${t.clear ? html`<span class="sig"> *</span>` : ''}</td>`;
 }
 
 function changeCell(r: WeeklyRow, k: ChangeKey, upIsGood: boolean): SafeHtml {
@@ -119,7 +121,7 @@ function headline(r: WeeklyRow): SafeHtml {
   const c = r.current;
   const few = c.tooFewProbes;
   const ci = few ? html` · <span class="few">${TOO_FEW_PROBES}</span>` : html` · 95 %: ${formatInterval(c.intervals.inbox)}`;
-  return html`<div class="card" data-path="${r.path}"><div class="label">${r.path} · inbox</div><div class="value ${inboxClass(c.shares.inbox)}">${formatPercent(c.shares.inbox)}</div><div class="detail">${formatPp(r.changePp.inbox)} vs previous week${r.changeTests.inbox?.significant ? ' (significant)' : ''}${ci} · spam ${formatShareInterval(c.shares.spam, c.intervals.spam, few)} · missing ${formatShareInterval(c.shares.missing, c.intervals.missing, few)} · p95 ${formatSeconds(c.latencyP95Seconds)} · ${c.probes} probes</div></div>`;
+  return html`<div class="card" data-path="${r.path}"><div class="label">${r.path} · inbox</div><div class="value ${inboxClass(c.shares.inbox)}">${formatPercent(c.shares.inbox)}</div><div class="detail">${formatPp(r.changePp.inbox)} vs previous week${r.changeTests.inbox?.clear ? ' (significant)' : ''}${ci} · spam ${formatShareInterval(c.shares.spam, c.intervals.spam, few)} · missing ${formatShareInterval(c.shares.missing, c.intervals.missing, few)} · p95 ${formatSeconds(c.latencyP95Seconds)} · ${c.probes} probes</div></div>`;
 }
 
 const formatDays = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000} days` : formatSeconds(ms / 1000));
@@ -165,7 +167,7 @@ ${lineChart({ title: 'Daily inbox share per provider × path', labels, series: i
 ${lineChart({ title: 'Delivery latency per path (p95 solid, p50 dashed)', labels, series: latencySeries, format: (v) => formatSeconds(v) })}
 </section>
 <section><h2>By path <span class="hint">all providers</span></h2>${weekTable(report.paths, false, 'by-path')}</section>
-<section><h2>By provider × path <span class="hint">shares of resolved probes with their 95 % intervals; Δ vs the previous period in percentage points, * where the change is significant (p &lt; 0.05)</span></h2>${weekTable(report.rows, true, 'by-cell')}</section>
+<section><h2>By provider × path <span class="hint">shares of resolved probes with their 95 % intervals; Δ vs the previous period in percentage points, * where the change is significant (p &lt; 0.05 and its 95 % interval excludes 0)</span></h2>${weekTable(report.rows, true, 'by-cell')}</section>
 <section><h2>Is one path worse? <span class="hint">spam share of each path against the provider's best path: difference with its 95 % interval, two-sided p; worse when both say so (p &lt; 0.05 and the interval above 0), "may be worse" when only one does</span></h2>${report.comparisons.length ? html`<ul class="plain compare" id="comparisons">${report.comparisons.map(comparisonItem)}</ul>` : html`<p class="muted" id="comparisons">No provider was probed over two paths.</p>`}</section>
 ${reputationHtml(report)}
 <section class="grid2">

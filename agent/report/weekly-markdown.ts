@@ -52,9 +52,9 @@ function probes(s: PeriodStats): string {
   return s.tooFewProbes ? `${s.probes} (${TOO_FEW_PROBES})` : String(s.probes);
 }
 
-/** A week-over-week change, marked \* when significant (p < 0.05). */
+/** A week-over-week change, marked \* when significant (p < 0.05 and its interval excludes 0). */
 function change(r: WeeklyRow, k: ChangeKey): string {
-  return `${formatPp(r.changePp[k])}${r.changeTests[k]?.significant ? ' \\*' : ''}`;
+  return `${formatPp(r.changePp[k])}${r.changeTests[k]?.clear ? ' \\*' : ''}`;
 }
 
 function row(cells: string[]): string {
@@ -114,7 +114,7 @@ export function renderWeeklyMarkdown(report: WeeklyReport, opts: { title?: strin
     `**${formatUtc(report.startMs)} → ${formatUtc(report.endMs)}**, compared with ${formatUtc(report.previousStartMs)} → ${formatUtc(report.startMs)}.`,
     '',
     'Shares are of resolved probes (accepted, and seen or past their deadline); the range in brackets is the share\'s 95 % interval: where the true share lies with 95 % confidence given the probes seen (held back below ' +
-      `${MIN_PROBES_FOR_SHARE} probes: too few to say). Δ is the change from the previous period in percentage points, \\* where it is significant (p < 0.05). Latency: SMTP accept → arrival at the provider.`,
+      `${MIN_PROBES_FOR_SHARE} probes: too few to say). Δ is the change from the previous period in percentage points, \\* where it is significant (p < 0.05 and its 95 % interval excludes 0). Latency: SMTP accept → arrival at the provider.`,
     '',
   );
   if (report.rows.length === 0) {

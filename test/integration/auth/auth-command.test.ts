@@ -38,10 +38,10 @@ describe('seedwatch auth', () => {
     await os?.close();
   });
 
-  it('outlook: device code flow — first request, the prompt, polling, token file 0600, config lines without the token', async () => {
+  it('outlook: device code flow — first request, the prompt, polling, token file 0600 (its directory created, 0700), config lines without the token', async () => {
     const out = capture();
     const err = capture();
-    const file = join(dir, 'o1.token');
+    const file = join(dir, 'secrets', 'o1.token');
     const code = await authCommand(
       { provider: 'outlook', clientId: 'my-client', tenant: 'organizations', out: file, loginHint: 'seed@example.test', deviceCodeUrl: `${os.url}/devicecode`, tokenUrl: os.tokenUrl },
       { stdout: out.stream, stderr: err.stream },
@@ -61,6 +61,7 @@ describe('seedwatch auth', () => {
     const token = os.currentRefreshToken('seed@example.test');
     expect(readFileSync(file, 'utf8')).toBe(`${token}\n`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
     expect(out.text()).not.toContain(token);
     expect(out.text()).toContain(`refreshToken: { file: ${file} }`);
     expect(out.text()).toContain('clientId: my-client');

@@ -326,7 +326,7 @@ describe('status page in chromium', () => {
     for (const c of placementMatrix(await ledger.probeFacts(END_MS - 86_400_000, END_MS + 1))) {
       const before = previousDay.get(`${c.provider}|${c.path}`);
       const t = before ? windowChange(c, before, 'spam') : null;
-      expect(day[`${c.provider}|${c.path}`]['d-spam']).toBe(t ? `${formatPp(t.diff * 100)}${t.significant ? ' *' : ''}` : '–');
+      expect(day[`${c.provider}|${c.path}`]['d-spam']).toBe(t ? `${formatPp(t.diff * 100)}${t.clear ? ' *' : ''}` : '–');
     }
     // The hour before held no probe: no change to show.
     expect(hour['gmail|peering']['d-spam']).toBe('–');
@@ -491,7 +491,7 @@ describe('weekly report in chromium', () => {
       expect(row.duplicate).toBe(formatShareInterval(c.duplicateShare, c.intervals.duplicate, c.tooFewProbes));
       expect(row.p50).toBe(formatSeconds(r.current.latencyP50Seconds));
       expect(row.p95).toBe(formatSeconds(r.current.latencyP95Seconds));
-      expect(row['d-inbox']).toBe(`${formatPp(r.changePp.inbox)}${r.changeTests.inbox?.significant ? ' *' : ''}`);
+      expect(row['d-inbox']).toBe(`${formatPp(r.changePp.inbox)}${r.changeTests.inbox?.clear ? ' *' : ''}`);
       expect(row.tabs).toBe(tabsSummary(r.current));
     }
     // By hand (the recent probes do not touch gmail/transit in the current week).

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { changeTd } from '../../../agent/report/weekly-html.js';
 import {
   cellStats,
   comparePaths,
@@ -105,7 +106,7 @@ describe('intervals, path comparison, resolvable difference', () => {
     expect(cmp.map((c) => `${c.provider}/${c.path}<${c.bestPath}:${c.worse}`)).toEqual(['gmail/direct<peering:false', 'gmail/transit<peering:true']);
     // 21/70 against 0/70 by hand: Newcombe 19.2009–41.5443 points; pooled z = 4.9705, p = 6.678e-7.
     const t = cmp[1];
-    expect(t).toMatchObject({ diff: expect.closeTo(0.3, 12), n: 70, bestN: 70, share: 0.3, bestShare: 0, method: 'z', significant: true });
+    expect(t).toMatchObject({ diff: expect.closeTo(0.3, 12), n: 70, bestN: 70, share: 0.3, bestShare: 0, method: 'z', significant: true, clear: true });
     expect(t.low).toBeCloseTo(0.192009, 6);
     expect(t.high).toBeCloseTo(0.415443, 6);
     expect(t.p).toBeCloseTo(6.678e-7, 9);
@@ -124,7 +125,7 @@ describe('intervals, path comparison, resolvable difference', () => {
     // C(10,k)·C(10,4−k)/C(20,4) = 210, 1200, 2025, 1200, 210 of 4845 for k = 0..4; two-sided p
     // sums the tables as likely as the observed one or less: (210 + 210)/4845 = 0.0867.
     const [a] = comparePaths(placementMatrix([...cell('outlook', 'peering', 0, 10), ...cell('outlook', 'transit', 4, 10)]));
-    expect(a).toMatchObject({ path: 'transit', bestPath: 'peering', method: 'fisher', significant: false, worse: false, verdict: 'unclear' });
+    expect(a).toMatchObject({ path: 'transit', bestPath: 'peering', method: 'fisher', significant: false, clear: false, worse: false, verdict: 'unclear' });
     expect(a.p).toBeCloseTo(0.086687, 6);
     expect(a.low).toBeCloseTo(0.038386, 6);
     expect(a.high).toBeCloseTo(0.687326, 6);
@@ -133,7 +134,14 @@ describe('intervals, path comparison, resolvable difference', () => {
     // p = 0.0495 < 0.05; but the Wilson lower bound of 9/27 is 18.64 %, the upper of 3/27 28.06 %,
     // so low = 0.2222 − √(0.1469² + 0.1695²) = −0.21 points: the interval reaches below 0.
     const [b] = comparePaths(placementMatrix([...cell('outlook', 'peering', 3, 27), ...cell('outlook', 'transit', 9, 27)]));
-    expect(b).toMatchObject({ method: 'z', significant: true, worse: false, verdict: 'unclear' });
+    expect(b).toMatchObject({ method: 'z', significant: true, clear: false, worse: false, verdict: 'unclear' });
+    // A change marked on the surfaces needs both too: 9/27 against 3/27 as a week-over-week change
+    // is shown unmarked, muted, with the disagreement in its title.
+    const td = String(changeTd(22.2, compareShares(9, 27, 3, 27), 'd-spam', false));
+    expect(td).toContain('data-sig="no"');
+    expect(td).toContain('class="muted"');
+    expect(td).not.toContain('class="sig"');
+    expect(td).toContain('p = 0.05: unclear (the test and the interval disagree)');
     expect(b.p).toBeCloseTo(0.049535, 6);
     expect(b.low).toBeCloseTo(-0.002052, 6);
     expect(describePathComparison(b)).toBe('transit may be worse than peering for outlook: spam +22.2 pp (−0.2 to +42.4 pp), p = 0.05 (interval and test disagree)');
