@@ -28,7 +28,7 @@ import type { ProviderPreset } from './config/preset.js';
 import type { SecretValue } from './config/secret.js';
 import { createProbeIdFactory } from './probe-id.js';
 import { Scheduler, type CyclePace } from './schedule/scheduler.js';
-import { closePaths, createPaths, runCycle, type CycleResult } from './send/run-cycle.js';
+import { abortableSleep, closePaths, createPaths, mergeCycleResults, runCycle, type CycleResult } from './send/run-cycle.js';
 import type { ProbePath } from './send/probe-path.js';
 import { Reconciler } from './watch/reconciler.js';
 import { lockDataDir } from './fleet/data-dir-lock.js';
@@ -204,14 +204,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
     const own = await cycleOf(cycleId, { claim, pace, only: (path, seed) => mine.has(`${path}\u0000${seed}`) });
     const sweepAtMs = pace.sendUntilMs + (pace.nextTickAtMs - pace.sendUntilMs) / 2;
-    await sleepUntil(clock, sweepAtMs, pace.signal);
+    await abortableSleep(sweepAtMs - clock.nowMs(), pace.signal);
     if (pace.signal.aborted || rest.length === 0) return own;
     const won = await fleet.claimMany(tick, rest);
     if (won.length === 0) return own;
     logger.warn({ cycle: own.cycleId, pairs: won.length }, 'sending the pairs of this tick that no live agent sent (an agent stopped mid-cycle?)');
     const left = new Set(won.map((w) => `${w.path}\u0000${w.seed}`));
     const swept = await cycleOf(own.cycleId, { only: (path, seed) => left.has(`${path}\u0000${seed}`) });
-    return mergeCycles(own, swept);
+    return mergeCycleResults(own, swept);
   };
   const guardedCycle = (cycleId?: string, tickAtMs?: number, pace?: CyclePace): Promise<CycleResult> => {
     if (cycleRunning) return cycleRunning;
@@ -591,33 +591,4 @@ export async function signIn(o: SignInOptions): Promise<TokenResponse> {
         fetch: o.fetch,
         signal: o.signal,
       });
-}
-
-/** Waits until `atMs` on `clock` (or until `signal` aborts). */
-function sleepUntil(clock: Clock, atMs: number, signal: AbortSignal): Promise<void> {
-  const ms = atMs - clock.nowMs();
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** One cycle's result from its own sends and the pairs it swept up later in the same tick. */
-function mergeCycles(a: CycleResult, b: CycleResult): CycleResult {
-  const byPath: CycleResult['byPath'] = {};
-  for (const [name, c] of [...Object.entries(a.byPath), ...Object.entries(b.byPath)]) {
-    const t = (byPath[name] ??= { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 });
-    t.total += c.total;
-    t.accepted += c.accepted;
-    t.failed += c.failed;
-    t.ambiguous += c.ambiguous;
-    t.notSent += c.notSent;
-  }
-  return { cycleId: a.cycleId, startedAtMs: a.startedAtMs, finishedAtMs: b.finishedAtMs, probes: [...a.probes, ...b.probes], byPath };
 }

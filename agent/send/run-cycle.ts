@@ -150,9 +150,9 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
   // sent because the agent stopped are in no cycle.
   const probes = attempts.filter((a): a is ProbeAttempt => a !== null);
   const byPath: Record<string, PathCounts> = {};
-  for (const p of paths) byPath[p.name] = { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 };
+  for (const p of paths) byPath[p.name] = emptyCounts();
   for (const a of probes) {
-    const c = (byPath[a.path] ??= { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 });
+    const c = (byPath[a.path] ??= emptyCounts());
     c.total += 1;
     const status: ProbeStatus | null = a.row?.status ?? null;
     if (status === 'accepted') c.accepted += 1;
@@ -165,8 +165,9 @@ export async function runCycle(opts: RunCycleOptions): Promise<CycleResult> {
   return { cycleId, startedAtMs, finishedAtMs, probes, byPath };
 }
 
-/** setTimeout that an abort signal ends early. */
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** setTimeout that an abort signal ends early (at once when it is already aborted or `ms` ≤ 0). */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(t);
@@ -176,4 +177,22 @@ function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<vo
     const t = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+function emptyCounts(): PathCounts {
+  return { total: 0, accepted: 0, failed: 0, ambiguous: 0, notSent: 0 };
+}
+
+/** One cycle's result from two runs in the same tick (a fleet agent's own share, then the pairs it swept up). */
+export function mergeCycleResults(a: CycleResult, b: CycleResult): CycleResult {
+  const byPath: Record<string, PathCounts> = {};
+  for (const [name, c] of [...Object.entries(a.byPath), ...Object.entries(b.byPath)]) {
+    const t = (byPath[name] ??= emptyCounts());
+    t.total += c.total;
+    t.accepted += c.accepted;
+    t.failed += c.failed;
+    t.ambiguous += c.ambiguous;
+    t.notSent += c.notSent;
+  }
+  return { cycleId: a.cycleId, startedAtMs: a.startedAtMs, finishedAtMs: b.finishedAtMs, probes: [...a.probes, ...b.probes], byPath };
 }
